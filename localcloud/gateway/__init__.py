@@ -1,0 +1,1 @@
+"""The HTTP face of localcloud: wire parsing, signature checks, dispatch to the products."""
