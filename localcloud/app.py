@@ -1,0 +1,178 @@
+"""``LocalCloud``: the whole local cloud in one object, for the CLI and as a context manager for tests.
+
+    with LocalCloud(instances="docker") as lc:
+        config = Config(access_key_id=lc.info.access_key_id, access_key_secret=lc.info.access_key_secret,
+                        endpoint=lc.info.endpoint, protocol="http", region_id=lc.info.region_id)
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from localcloud.cloud import AccessKey, Cloud
+from localcloud.control import ControlServer
+from localcloud.gateway.products import load_handlers
+from localcloud.gateway.server import GatewayServer
+from localcloud.scenario import Scenario, load
+from localcloud.timing import Latencies
+
+DEFAULT_REGION = "cn-hangzhou"
+
+
+class LocalCloudInfo(BaseModel):
+    """What a client needs; printed as one JSON line by ``localcloud serve``."""
+
+    endpoint: str
+    region_id: str
+    access_key_id: str
+    access_key_secret: str
+    sts_access_key_id: str
+    sts_access_key_secret: str
+    security_token: str
+    registry: str
+    control_url: str
+    instances: str
+
+
+def _credentials(state_dir: Path | None) -> dict[str, str]:
+    """Fresh random keys, kept in the state directory so a restarted cloud accepts the same ones."""
+    path = state_dir / "credentials.json" if state_dir else None
+    if path is not None and path.exists():
+        return json.loads(path.read_text())
+    keys = {
+        "access_key_id": "LTAI5tLocal" + secrets.token_hex(6),
+        "access_key_secret": secrets.token_urlsafe(24),
+        "sts_access_key_id": "STS.Local" + secrets.token_hex(8),
+        "sts_access_key_secret": secrets.token_urlsafe(24),
+        "security_token": secrets.token_urlsafe(48),
+    }
+    if path is not None:
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(keys))
+    return keys
+
+
+class LocalCloud:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        control_port: int = 0,
+        state_dir: str | Path | None = None,
+        instances: Literal["docker", "simulated"] = "docker",
+        registry: str = "auto",
+        latencies: Latencies | None = None,
+        scenario: Scenario | None = None,
+        region_id: str = DEFAULT_REGION,
+    ) -> None:
+        self.host, self.port, self.control_port = host, port, control_port
+        self.state_dir = Path(state_dir) if state_dir else None
+        self.instances = instances
+        self.registry_option = registry
+        self.latencies = latencies or Latencies()
+        self.scenario = scenario or Scenario()
+        self.region_id = region_id
+        self.cloud: Cloud | None = None
+        self._servers: list[GatewayServer | ControlServer] = []
+        self._scratch: Path | None = None
+        self._info: LocalCloudInfo | None = None
+
+    @property
+    def info(self) -> LocalCloudInfo:
+        if self._info is None:
+            raise RuntimeError("LocalCloud is not started")
+        return self._info
+
+    def __enter__(self) -> "LocalCloud":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalCloudInfo:
+        from localcloud.registry.service import Registry
+
+        load_handlers()
+        if self.state_dir:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            work_dir = self.state_dir
+        else:
+            work_dir = self._scratch = Path(tempfile.mkdtemp(prefix="localcloud-"))
+        keys = _credentials(self.state_dir)
+        access_keys = [
+            AccessKey(keys["access_key_id"], keys["access_key_secret"]),
+            AccessKey(keys["sts_access_key_id"], keys["sts_access_key_secret"], keys["security_token"]),
+        ]
+        try:
+            registry = (Registry.start(work_dir / "registry", host=self.host) if self.registry_option == "auto"
+                        else Registry.attach(self.registry_option))
+            cloud = self.cloud = Cloud(region_id=self.region_id, access_keys=access_keys, runtime=None,
+                                       registry=registry, latencies=self.latencies, state_dir=self.state_dir)
+            cloud.runtime = self._runtime(cloud)
+            state_file = cloud.state_file()
+            if state_file is not None and state_file.exists():
+                cloud.restore(json.loads(state_file.read_text()))
+                cloud.eci.resume()
+                cloud.ess.resume()
+            else:
+                load(cloud, self.scenario)
+            cloud.start_persisting()
+            gateway = GatewayServer((self.host, self.port), cloud)
+            control = ControlServer((self.host, self.control_port), cloud)
+        except BaseException:
+            self.stop()
+            raise
+        for server in (gateway, control):
+            self._servers.append(server)
+            threading.Thread(target=server.serve_forever, name=f"localcloud-{type(server).__name__}",
+                             daemon=True).start()
+        self._info = LocalCloudInfo(
+            endpoint=f"{self.host}:{gateway.server_address[1]}",
+            region_id=self.region_id,
+            registry=registry.address,
+            control_url=f"http://{self.host}:{control.server_address[1]}",
+            instances=cloud.runtime.kind,
+            **keys,
+        )
+        return self._info
+
+    def _runtime(self, cloud: Cloud):
+        if self.instances == "simulated":
+            from localcloud.runtime.simulated import SimulatedRuntime
+
+            return SimulatedRuntime(cloud.latencies, cloud.faults, cloud.registry)
+        from localcloud.runtime.docker_runtime import DockerRuntime
+
+        registry = cloud.registry
+
+        def registry_auth(host: str) -> dict | None:
+            return registry.admin_auth() if registry is not None and host == registry.address else None
+
+        return DockerRuntime(cloud.latencies, cloud.faults, registry_auth)
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
+        cloud, self.cloud = self.cloud, None
+        if cloud is not None:
+            cloud.stop()
+            if cloud.runtime is not None:
+                cloud.runtime.shutdown()
+            if cloud.registry is not None:
+                cloud.registry.stop()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+        self._info = None

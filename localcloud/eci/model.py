@@ -1,0 +1,214 @@
+"""Container groups: their states, and the work that moves them (launch, in-place update, release).
+
+A group is Pending until its containers are up, then Running; an in-place update takes it through Updating
+back to Running, or to Failed when an image cannot be pulled or a container will not stay up.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from localcloud.containers import apply_update, to_spec
+from localcloud.errors import ApiError
+from localcloud.ids import iso_utc, new_id
+from localcloud.runtime.base import GroupHandle, RuntimeFailure
+
+if TYPE_CHECKING:
+    from localcloud.cloud import Cloud
+
+TERMINAL_FOR_LAUNCH = ("Running", "Failed")
+
+
+@dataclass
+class ContainerGroup:
+    id: str
+    name: str
+    region_id: str
+    zone_id: str
+    containers: list[dict[str, Any]]
+    cpu: float = 2.0
+    memory: float = 4.0
+    restart_policy: str = "Always"
+    status: str = "Pending"
+    intranet_ip: str = ""
+    runtime_ids: dict[str, str] = field(default_factory=dict)
+    created_at: float = field(default_factory=time.time)
+    succeeded_at: float | None = None
+    failed_at: float | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    generation: int = 0  # bumped by each update, so a slower earlier operation cannot overwrite a newer one
+
+    def handle(self) -> GroupHandle:
+        return GroupHandle(group_id=self.id, ip=self.intranet_ip, container_ids=dict(self.runtime_ids))
+
+
+class EciModel:
+    def __init__(self, cloud: "Cloud") -> None:
+        self.cloud = cloud
+        self.groups: dict[str, ContainerGroup] = {}
+
+    # -- queries ---------------------------------------------------------------------------------------------
+
+    def get(self, group_id: str, region_id: str | None = None) -> ContainerGroup:
+        group = self.groups.get(group_id)
+        if group is None or (region_id is not None and group.region_id != region_id):
+            where = f" in region {region_id}" if region_id else ""
+            raise ApiError(
+                404,
+                "InvalidContainerGroupId.NotFound",
+                f"The specified container group {group_id!r} does not exist{where}.",
+            )
+        return group
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    def create(self, *, name: str, region_id: str, zone_id: str, containers: list[dict[str, Any]],
+               cpu: float, memory: float, restart_policy: str) -> ContainerGroup:
+        """Create a Pending group and start bringing it up in the background."""
+        group = ContainerGroup(
+            id=new_id("eci"), name=name, region_id=region_id, zone_id=zone_id,
+            containers=[self._waiting(c) for c in containers], cpu=cpu, memory=memory,
+            restart_policy=restart_policy,
+        )
+        self.groups[group.id] = group
+        self._event(group, "Normal", "Scheduled", "Successfully assigned the instance to a virtual node.")
+        self.cloud.changed()
+        self.cloud.spawn(f"launch-{group.id}", self._launch, group.id, group.generation)
+        return group
+
+    def update(self, group_id: str, region_id: str, changes: list[dict[str, Any]], update_type: str) -> None:
+        """In-place update (UpdateContainerGroup): the group keeps its id and address, its containers restart."""
+        group = self.get(group_id, region_id)
+        if group.status not in ("Pending", "Running", "Failed"):
+            raise ApiError(
+                403,
+                "IncorrectStatus",
+                f"The container group {group_id} is {group.status}; only Pending, Running or Failed groups can be updated.",
+            )
+        group.containers = [self._waiting(c) for c in apply_update(group.containers, changes, update_type)]
+        group.status = "Updating"
+        group.generation += 1
+        self._event(group, "Normal", "Updating", "The container group is being updated.")
+        self.cloud.changed()
+        self.cloud.spawn(f"update-{group.id}", self._replace, group.id, group.generation)
+
+    def release(self, group_id: str) -> None:
+        """Terminate the group and remove it once its containers are gone."""
+        group = self.groups.get(group_id)
+        if group is None:
+            return
+        group.status = "Terminating"
+        group.generation += 1
+        self.cloud.changed()
+        self.cloud.spawn(f"release-{group.id}", self._destroy, group.id)
+
+    # -- background work --------------------------------------------------------------------------------------
+
+    def _launch(self, group_id: str, generation: int) -> None:
+        if not self.cloud.sleep(self.cloud.latencies.instance_schedule):
+            return
+        with self.cloud.lock:
+            group = self.groups.get(group_id)
+            if group is None or group.generation != generation:
+                return
+            specs = [to_spec(c) for c in group.containers]
+            self._event(group, "Normal", "Pulling", "Pulling images: " + ", ".join(s.image for s in specs))
+        try:
+            handle = self.cloud.runtime.launch(group_id, specs)
+        except RuntimeFailure as failure:
+            self._fail(group_id, generation, failure)
+            return
+        self._running(group_id, generation, handle)
+
+    def _replace(self, group_id: str, generation: int) -> None:
+        with self.cloud.lock:
+            group = self.groups.get(group_id)
+            if group is None or group.generation != generation:
+                return
+            specs = [to_spec(c) for c in group.containers]
+            old = group.handle()
+            self._event(group, "Normal", "Pulling", "Pulling images: " + ", ".join(s.image for s in specs))
+        try:
+            handle = (self.cloud.runtime.replace(old, specs) if old.ip
+                      else self.cloud.runtime.launch(group_id, specs))
+        except RuntimeFailure as failure:
+            self._fail(group_id, generation, failure)
+            return
+        self._running(group_id, generation, handle)
+
+    def _running(self, group_id: str, generation: int, handle: GroupHandle) -> None:
+        with self.cloud.lock:
+            group = self.groups.get(group_id)
+            if group is None or group.generation != generation:
+                self.cloud.runtime.destroy(handle)
+                return
+            group.intranet_ip = handle.ip
+            group.runtime_ids = dict(handle.container_ids)
+            group.status = "Running"
+            now = iso_utc()
+            for container in group.containers:
+                container.update(Ready=True, CurrentState={"State": "Running", "StartTime": now})
+            self._event(group, "Normal", "Started", "Started the containers.")
+            self.cloud.changed()
+
+    def _fail(self, group_id: str, generation: int, failure: RuntimeFailure) -> None:
+        with self.cloud.lock:
+            group = self.groups.get(group_id)
+            if group is None or group.generation != generation:
+                return
+            group.status = "Failed"
+            group.failed_at = time.time()
+            for container in group.containers:
+                container.update(Ready=False, CurrentState={"State": "Waiting", "Reason": failure.reason,
+                                                            "Message": failure.message})
+            self._event(group, "Warning", failure.reason, failure.message)
+            self.cloud.changed()
+
+    def _destroy(self, group_id: str) -> None:
+        with self.cloud.lock:
+            group = self.groups.get(group_id)
+            if group is None:
+                return
+            handle = group.handle()
+        if handle.ip:
+            self.cloud.runtime.destroy(handle)
+        self.cloud.sleep(self.cloud.latencies.instance_release)
+        with self.cloud.lock:
+            self.groups.pop(group_id, None)
+            self.cloud.changed()
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _waiting(container: dict[str, Any]) -> dict[str, Any]:
+        return {**container, "Ready": False, "RestartCount": container.get("RestartCount", 0),
+                "CurrentState": {"State": "Waiting", "Reason": "ContainerCreating"}}
+
+    @staticmethod
+    def _event(group: ContainerGroup, kind: str, reason: str, message: str) -> None:
+        now = iso_utc()
+        group.events.append({"Type": kind, "Reason": reason, "Message": message, "Count": 1,
+                             "FirstTimestamp": now, "LastTimestamp": now, "Name": group.id})
+
+    # -- persistence -------------------------------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        return {"groups": [asdict(g) for g in self.groups.values()]}
+
+    def from_state(self, state: dict[str, Any]) -> None:
+        self.groups = {g["id"]: ContainerGroup(**g) for g in state.get("groups", [])}
+
+    def resume(self) -> None:
+        """After a restart: bring back the containers of every group that was up, and finish interrupted work."""
+        for group in list(self.groups.values()):
+            if group.status == "Terminating":
+                self.cloud.spawn(f"release-{group.id}", self._destroy, group.id)
+                continue
+            if group.status == "Failed":
+                continue
+            group.status = "Pending" if group.status == "Pending" else "Updating"
+            group.intranet_ip, group.runtime_ids = "", {}
+            group.generation += 1
+            self.cloud.spawn(f"launch-{group.id}", self._launch, group.id, group.generation)

@@ -1,0 +1,1 @@
+"""Auto Scaling (ESS 2022-02-22) for ECI scaling groups."""
