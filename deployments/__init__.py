@@ -1,0 +1,1 @@
+"""Entry points: the ``eci-release`` command line, the demo, and helpers to register blocks."""

@@ -1,0 +1,118 @@
+"""``eci-release``: the release flow from a shell, and the demo on the embedded local cloud.
+
+Credentials and region come from ALIBABA_CLOUD_ACCESS_KEY_ID / _ACCESS_KEY_SECRET / _SECURITY_TOKEN /
+_REGION_ID or from blocks; endpoints from ECI_RELEASE_ENDPOINT (or the flags), so the same command points at
+localcloud or at the cloud.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Release container images to Alibaba Cloud Auto Scaling ECI groups.")
+
+
+def _key_values(pairs: list[str]) -> dict[str, str]:
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{pair!r} must be KEY=VALUE")
+        result[key] = value
+    return result
+
+
+@app.command()
+def release(
+    group: str = typer.Option(..., "--group", help="scaling group id (asg-...) or name"),
+    container: str = typer.Option(..., "--container", help="container in the scaling configuration"),
+    context: Optional[str] = typer.Option(None, "--context", help="build context: directory or git URL"),
+    ref: Optional[str] = typer.Option(None, "--ref", help="git ref to build (git URLs)"),
+    dockerfile: str = typer.Option("Dockerfile", "--dockerfile"),
+    build_arg: list[str] = typer.Option([], "--build-arg", help="KEY=VALUE, repeatable"),
+    build_target: Optional[str] = typer.Option(None, "--build-target", help="build stage to stop at"),
+    repository: Optional[str] = typer.Option(None, "--repository", help="namespace/name in ACR"),
+    tag: Optional[str] = typer.Option(None, "--tag", help="tag to push, or existing tag to deploy"),
+    digest: Optional[str] = typer.Option(None, "--digest", help="existing sha256:... digest to deploy"),
+    registry_block: Optional[str] = typer.Option(None, "--registry-block", help="ACR Registry block name"),
+    credentials_block: Optional[str] = typer.Option(None, "--credentials-block", help="credentials block name"),
+    batch_number: int = typer.Option(2, "--batch-number", min=1, max=100),
+    batch_pause: str = typer.Option("Automatic", "--batch-pause",
+                                    help="Automatic, FirstBatchPause or EveryBatchPause"),
+    health_path: str = typer.Option("/", "--health-path"),
+    health_port: Optional[int] = typer.Option(None, "--health-port"),
+    endpoint: Optional[str] = typer.Option(None, "--endpoint", help="one API endpoint for every product"),
+    registry_host: Optional[str] = typer.Option(None, "--registry-host", help="registry host[:port]"),
+    as_json: bool = typer.Option(False, "--json", help="print the ReleaseResult as the last stdout line"),
+) -> None:
+    """Release an image: build and push it from --context, or deploy an existing --tag/--digest."""
+    from pydantic import ValidationError
+
+    from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
+
+    if endpoint:
+        os.environ["ECI_RELEASE_ENDPOINT"] = endpoint
+    if registry_host:
+        os.environ["ECI_RELEASE_REGISTRY_HOST"] = registry_host
+    try:
+        parameters = dict(
+            target=TargetSpec(credentials_block=credentials_block, scaling_group=group, container=container),
+            image=ImageSpec(registry_block=registry_block, repository=repository, tag=tag, digest=digest),
+            source=SourceSpec(context=context, ref=ref, dockerfile=dockerfile, build_args=_key_values(build_arg),
+                              target=build_target) if context else None,
+            rollout=RolloutSpec(batch_number=batch_number, batch_pause=batch_pause, health_path=health_path,
+                                health_port=health_port),
+        )
+    except ValidationError as error:
+        typer.echo(f"eci-release: invalid arguments:\n{error}", err=True)
+        raise typer.Exit(2)
+    raise typer.Exit(run_release(parameters, as_json))
+
+
+def run_release(parameters: dict, as_json: bool) -> int:
+    """Run the flow, print the outcome; 0 only when released (or unchanged) and verified."""
+    from flows.release import ReleaseFailed, release as release_flow
+
+    try:
+        result = release_flow(**parameters)
+    except ReleaseFailed as failed:
+        result = failed.result
+    except Exception as error:  # bad input or a failure before anything changed: say what and stop
+        typer.echo(f"eci-release: {error}", err=True)
+        if as_json:
+            typer.echo(json.dumps({"status": "failed", "message": str(error)}))
+        return 1
+    typer.echo(result.message, err=as_json)
+    if as_json:
+        typer.echo(result.model_dump_json())
+    return 0 if result.status in ("released", "unchanged") else 1
+
+
+@app.command()
+def demo(as_json: bool = typer.Option(False, "--json", help="print the demo's outcome as JSON"),
+         keep: bool = typer.Option(False, "--keep", help="leave localcloud running afterwards (Ctrl-C stops)")) -> None:
+    """Start localcloud with Docker-backed instances, release v1 then v2 of the sample app to the seeded group
+    ess-eci-test, and show what happened."""
+    from deployments.demo import run_demo
+
+    raise typer.Exit(run_demo(as_json=as_json, keep=keep, workdir=Path.cwd()))
+
+
+def main() -> None:
+    # No network here and none needed: keep Prefect's telemetry quiet, and give its temporary server the time
+    # a busy 2-core machine needs to start.
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

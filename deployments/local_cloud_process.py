@@ -1,0 +1,45 @@
+"""Running ``localcloud serve`` as a child process, through its command-line contract only (product code does
+not import localcloud): start it, read its one JSON line, stop it with SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+class LocalCloudProcess:
+    def __init__(self, process: subprocess.Popen, info: dict):
+        self.process = process
+        self.info = info
+
+    @classmethod
+    def start(cls, state_dir: Path, instances: str = "docker") -> "LocalCloudProcess":
+        process = subprocess.Popen(
+            [sys.executable, "-m", "localcloud", "serve", "--instances", instances, "--state-dir", str(state_dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = process.stdout.readline()
+        if not line:
+            error = process.stderr.read()
+            process.wait()
+            raise RuntimeError(f"localcloud did not start: {error.strip()[-2000:]}")
+        return cls(process, json.loads(line))
+
+    def environment(self) -> dict[str, str]:
+        """The variables that point the pipeline at this cloud."""
+        return {
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": self.info["access_key_id"],
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": self.info["access_key_secret"],
+            "ALIBABA_CLOUD_REGION_ID": self.info["region_id"],
+            "ECI_RELEASE_ENDPOINT": f"http://{self.info['endpoint']}",
+            "ECI_RELEASE_REGISTRY_HOST": self.info["registry"],
+        }
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()

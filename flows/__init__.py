@@ -1,0 +1,1 @@
+"""The flows: ``release`` composes the stages."""

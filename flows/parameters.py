@@ -1,0 +1,48 @@
+"""The release flow's parameters. Pydantic models, so the Prefect UI shows them as a clear form.
+Secrets never go here: credentials and registry logins come from blocks (by name) or the environment."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+
+class SourceSpec(BaseModel):
+    context: str = Field(description="build context: a directory, or a git URL")
+    ref: str | None = Field(None, description="git branch, tag or commit (git URLs only)")
+    dockerfile: str = Field("Dockerfile", description="Dockerfile path inside the context")
+    build_args: dict[str, str] = Field(default_factory=dict, description="docker build args")
+    target: str | None = Field(None, description="build stage to stop at")
+    platform: str | None = Field(None, description="e.g. linux/amd64")
+
+
+class ImageSpec(BaseModel):
+    registry_block: str | None = Field(None, description="ACR Registry block name; empty: from the environment")
+    repository: str | None = Field(None, description="namespace/name; overrides the block's repository")
+    tag: str | None = Field(None, description="the tag to push (with a source) or to deploy (without one)")
+    digest: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$",
+                               description="deploy this digest as it is (no build, no push)")
+
+    @model_validator(mode="after")
+    def _names_an_image(self) -> "ImageSpec":
+        if not self.tag and not self.digest:
+            raise ValueError("give the image a tag (to build and push, or to deploy) or a digest (to deploy)")
+        if self.repository is not None and self.repository.count("/") != 1:
+            raise ValueError(f"repository {self.repository!r} must be namespace/name")
+        return self
+
+
+class TargetSpec(BaseModel):
+    credentials_block: str | None = Field(None, description="Alibaba Cloud Credentials block; empty: environment")
+    scaling_group: str = Field(description="scaling group id (asg-...) or name")
+    container: str = Field(description="the container in the scaling configuration that gets the image")
+
+
+class RolloutSpec(BaseModel):
+    batch_number: int = Field(2, ge=1, le=100, description="how many batches OOS updates the instances in")
+    batch_pause: Literal["Automatic", "FirstBatchPause", "EveryBatchPause"] = Field(
+        "Automatic", description="pause for approval after the first or every batch")
+    health_path: str = Field("/", pattern=r"^/", description="HTTP path the new instance must answer")
+    health_port: int | None = Field(None, ge=1, le=65535, description="default: the container's first port")
+    timeout_seconds: float = Field(1800, gt=0, description="limit for each of the rollout and the verification")

@@ -1,0 +1,1 @@
+"""One module per release stage, plus the shared cloud helpers (retry policy, waiting)."""

@@ -1,0 +1,59 @@
+"""Calling the cloud: retry what is transient (throttling, 5xx, dropped connections) with jittered
+exponential backoff, and nothing else; and turn API errors into messages that say what went wrong."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Callable, TypeVar
+
+from alibabacloud_tea_openapi.exceptions import AlibabaCloudException, ThrottlingException
+from darabonba.exceptions import UnretryableException
+
+T = TypeVar("T")
+log = logging.getLogger("eci_release.cloud")
+
+RETRYABLE_CODES = {"Throttling", "Throttling.User", "Throttling.Api", "ServiceUnavailable", "InternalError"}
+
+
+def is_transient(error: BaseException) -> bool:
+    if isinstance(error, ThrottlingException):
+        return True
+    if isinstance(error, AlibabaCloudException):
+        code = error.code or ""
+        return code in RETRYABLE_CODES or code.startswith("Throttling") or (error.status_code or 0) >= 500
+    # The SDK wraps connection refused, resets and timeouts as UnretryableException(RetryError).
+    return isinstance(error, (UnretryableException, ConnectionError))
+
+
+def backoff_delays(attempts: int, base: float, cap: float) -> list[float]:
+    """Full-jitter exponential backoff: a random delay up to base * 2**n, capped."""
+    return [random.uniform(0, min(cap, base * 2**n)) for n in range(attempts - 1)]
+
+
+def call(operation: Callable[[], T], *, what: str, attempts: int = 6, base: float = 0.2, cap: float = 5.0) -> T:
+    """Run one API call, retrying transient failures. ``what`` names the call in logs and errors."""
+    delays = backoff_delays(attempts, base, cap)
+    for attempt in range(attempts):
+        try:
+            return operation()
+        except Exception as error:
+            if not is_transient(error) or attempt == attempts - 1:
+                raise
+            delay = delays[attempt]
+            retry_after = getattr(error, "retry_after", None)
+            if retry_after:
+                delay = max(delay, retry_after / 1000)
+            log.warning("%s: transient error (%s), retry %d/%d in %.2fs", what, describe(error), attempt + 1,
+                        attempts - 1, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def describe(error: BaseException) -> str:
+    """A one-line account of an API error: code and message, without the SDK's response dump."""
+    if isinstance(error, AlibabaCloudException):
+        message = (error.message or "").split(" request id:")[0]
+        return f"{error.code} (HTTP {error.status_code}): {message}"
+    return f"{type(error).__name__}: {error}"

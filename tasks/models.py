@@ -1,0 +1,142 @@
+"""The small typed values passed between stages. Never raw SDK objects, never secrets."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+# host[:port]/path[:tag][@digest]; the host part must look like a host (has a dot or a port, or is localhost).
+_REFERENCE = re.compile(
+    r"^(?P<registry>(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::\d+)?)/(?P<repository>[a-z0-9]+(?:[._-][a-z0-9]+)*"
+    r"(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+
+
+class ImageRef(BaseModel):
+    """An image in a registry; ``pinned`` is the form written to the cloud: ``registry/repo@sha256:...``."""
+
+    registry: str
+    repository: str = Field(description="namespace/name")
+    tag: str | None = None
+    digest: str | None = Field(None, pattern=_DIGEST.pattern)
+
+    @classmethod
+    def parse(cls, reference: str) -> "ImageRef":
+        match = _REFERENCE.match(reference.strip())
+        if match is None:
+            raise ValueError(
+                f"malformed image reference {reference!r}: expected registry-host[:port]/namespace/name[:tag]"
+                "[@sha256:<64 hex>], e.g. myinst-registry.cn-hangzhou.cr.aliyuncs.com/ns/app:v2")
+        registry = match["registry"]
+        if "." not in registry and ":" not in registry and registry != "localhost":
+            raise ValueError(f"image reference {reference!r} has no registry host (e.g. registry.example.com/ns/app)")
+        return cls(registry=registry, repository=match["repository"], tag=match["tag"], digest=match["digest"])
+
+    @property
+    def pinned(self) -> str:
+        if not self.digest:
+            raise ValueError(f"{self.tagged} has no digest yet")
+        return f"{self.registry}/{self.repository}@{self.digest}"
+
+    @property
+    def tagged(self) -> str:
+        return f"{self.registry}/{self.repository}:{self.tag}" if self.tag else f"{self.registry}/{self.repository}"
+
+    def __str__(self) -> str:
+        return self.pinned if self.digest else self.tagged
+
+
+class BuiltImage(BaseModel):
+    image_id: str
+    cache_key: str
+    built: bool = Field(description="False when an image with the same cache key already existed")
+    seconds: float = 0.0
+
+
+class PublishedImage(BaseModel):
+    image: ImageRef
+    pushed: bool = Field(description="False when the registry already had this digest under the tag")
+
+
+class ScalingGroupRef(BaseModel):
+    scaling_group_id: str
+    scaling_group_name: str
+    region_id: str
+    active_scaling_configuration_id: str
+    min_size: int
+    max_size: int
+    suspended_processes: list[str] = []
+
+
+class ConfigSnapshot(BaseModel):
+    """The active scaling configuration's containers, exactly as read, for comparison and rollback."""
+
+    group: ScalingGroupRef
+    scaling_configuration_id: str
+    container_name: str
+    containers: list[dict] = Field(description="every container as DescribeEciScalingConfigurations gave it")
+
+    @property
+    def image(self) -> str:
+        return next(c["Image"] for c in self.containers if c["Name"] == self.container_name)
+
+
+class ConfigChange(BaseModel):
+    before: ConfigSnapshot
+    image_after: str
+    written: bool = Field(description="False when the configuration already held the image")
+
+
+class InstanceState(BaseModel):
+    instance_id: str
+    lifecycle_state: str
+    status: str = Field(description="ECI container group status")
+    ip: str
+    image: str | None = Field(description="the image of the released container")
+
+
+class RolloutResult(BaseModel):
+    execution_id: str | None = None
+    status: Literal["Success", "Failed", "Cancelled", "Skipped"]
+    skipped_reason: str | None = None
+    batches: int = 0
+    updated_instances: list[str] = []
+    message: str = ""
+
+
+class Verification(BaseModel):
+    swept: list[InstanceState] = []
+    probe_instance_id: str | None = None
+    probe_image: str | None = None
+    probe_health: str | None = Field(None, description="e.g. 'HTTP 200 from http://127.0.0.2:80/'")
+    scaled_out: bool = False
+    note: str = ""
+
+
+class RollbackResult(BaseModel):
+    configuration_restored: bool
+    execution_id: str | None = None
+    execution_status: str | None = None
+    processes_resumed: list[str] = []
+    message: str = ""
+
+
+Stage = Literal["build", "publish", "update-scaling-config", "rolling-update", "verify-scale-out", "rollback"]
+
+
+class ReleaseResult(BaseModel):
+    status: Literal["released", "unchanged", "rolled_back", "failed"]
+    message: str
+    image: ImageRef | None = None
+    config_before: str | None = None
+    config_after: str | None = None
+    execution_id: str | None = None
+    instances_before: list[InstanceState] = []
+    instances_after: list[InstanceState] = []
+    verification: Verification | None = None
+    rollback: RollbackResult | None = None
+    timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
+    skipped: dict[str, str] = Field(default_factory=dict, description="stage -> why it was skipped")

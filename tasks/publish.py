@@ -1,0 +1,116 @@
+"""publish: push the built image to ACR and pin it by digest.
+
+docker-py can report success on a failed push, so every line of the push stream is read and any error fails
+the stage; the digest comes from the stream and is confirmed through ACR ``GetRepoTag`` (Enterprise). When
+the registry already serves this image under the tag, nothing is pushed.
+"""
+
+from __future__ import annotations
+
+import docker
+from alibabacloud_cr20181201 import models as cr
+from docker.errors import APIError, NotFound
+from prefect import task
+
+from blocks.credentials import AlibabaCloudCredentials
+from blocks.registry import AcrRegistry, RegistryLogin
+from tasks.cloud_calls import call
+from tasks.logs import logger
+from tasks.models import BuiltImage, ImageRef, PublishedImage
+
+
+class PublishFailed(RuntimeError):
+    pass
+
+
+def _auth(login: RegistryLogin) -> dict[str, str]:
+    return {"username": login.username, "password": login.password.get_secret_value()}
+
+
+def registry_digest(client: docker.DockerClient, reference: str, login: RegistryLogin) -> str | None:
+    """The digest the registry serves for ``reference`` (tag or digest), or None if it has none."""
+    try:
+        return client.images.get_registry_data(reference, auth_config=_auth(login)).id
+    except NotFound:
+        return None
+    except APIError as error:
+        if "not found" in str(error).lower() or "unknown" in str(error).lower():
+            return None
+        raise
+
+
+def _pushed_digest(image, repository: str) -> str | None:
+    """The digest this local image was last pushed to ``repository`` with, as Docker recorded it."""
+    for entry in image.attrs.get("RepoDigests") or []:
+        name, _, digest = entry.partition("@")
+        if name == repository:
+            return digest
+    return None
+
+
+def confirm_tag(registry: AcrRegistry, credentials: AlibabaCloudCredentials | None, tag: str) -> str | None:
+    """The digest ACR's own API reports for the tag (Enterprise), or None where there is no such API."""
+    if registry.edition != "enterprise" or not registry.instance_id or credentials is None:
+        return None
+    client = credentials.get_cr_client()
+    repository = call(lambda: client.get_repository(cr.GetRepositoryRequest(
+        instance_id=registry.instance_id, repo_namespace_name=registry.namespace, repo_name=registry.repository)),
+        what="cr GetRepository").body
+    if not repository.repo_id:
+        raise PublishFailed(f"ACR has no repository {registry.namespace}/{registry.repository} in instance "
+                            f"{registry.instance_id}")
+    tag_info = call(lambda: client.get_repo_tag(cr.GetRepoTagRequest(
+        instance_id=registry.instance_id, repo_id=repository.repo_id, tag=tag)), what="cr GetRepoTag").body
+    # ACR shows digests as bare hex (no "sha256:").
+    return f"sha256:{tag_info.digest.removeprefix('sha256:')}" if tag_info.digest else None
+
+
+@task(name="publish")
+def publish_image(built: BuiltImage, registry: AcrRegistry, credentials: AlibabaCloudCredentials | None,
+                  tag: str) -> PublishedImage:
+    log = logger()
+    client = docker.from_env()
+    repository = registry.image_repository
+    login = registry.get_login(credentials)
+    image = client.images.get(built.image_id)
+    known = _pushed_digest(image, repository)
+    if known and registry_digest(client, f"{repository}:{tag}", login) == known:
+        log.info("publish: %s:%s already serves %s, nothing to push", repository, tag, known)
+        return PublishedImage(image=ImageRef(registry=registry.host, repository=f"{registry.namespace}/"
+                                             f"{registry.repository}", tag=tag, digest=known), pushed=False)
+    image.tag(repository, tag)
+    digest = None
+    for line in client.api.push(repository, tag=tag, stream=True, decode=True, auth_config=_auth(login)):
+        if "error" in line or "errorDetail" in line:
+            detail = line.get("errorDetail", {}).get("message") or line.get("error")
+            raise PublishFailed(f"push of {repository}:{tag} failed: {detail}")
+        digest = line.get("aux", {}).get("Digest", digest)
+    if digest is None:
+        raise PublishFailed(f"push of {repository}:{tag} finished without reporting a digest")
+    confirmed = confirm_tag(registry, credentials, tag)
+    if confirmed is not None and confirmed != digest:
+        raise PublishFailed(f"pushed {digest} but ACR reports {confirmed} for tag {tag}")
+    log.info("publish: pushed %s:%s as %s", repository, tag, digest)
+    return PublishedImage(image=ImageRef(registry=registry.host, repository=f"{registry.namespace}/"
+                                         f"{registry.repository}", tag=tag, digest=digest), pushed=True)
+
+
+@task(name="resolve-existing-image")
+def resolve_existing_image(registry: AcrRegistry, credentials: AlibabaCloudCredentials | None,
+                           reference: str) -> ImageRef:
+    """An image that is already in the registry, given as a tag or a ``sha256:`` digest, pinned by digest."""
+    client = docker.from_env()
+    login = registry.get_login(credentials)
+    repository_path = f"{registry.namespace}/{registry.repository}"
+    if reference.startswith("sha256:"):
+        image = ImageRef(registry=registry.host, repository=repository_path, digest=reference)
+        if registry_digest(client, image.pinned, login) != reference:
+            raise PublishFailed(f"the registry has no image {image.pinned}")
+        return image
+    digest = registry_digest(client, f"{registry.image_repository}:{reference}", login)
+    if digest is None:
+        raise PublishFailed(f"the registry has no tag {registry.image_repository}:{reference}")
+    confirmed = confirm_tag(registry, credentials, reference)
+    if confirmed is not None and confirmed != digest:
+        raise PublishFailed(f"the registry serves {digest} for tag {reference} but ACR reports {confirmed}")
+    return ImageRef(registry=registry.host, repository=repository_path, tag=reference, digest=digest)

@@ -1,0 +1,44 @@
+"""Where a build's context comes from: a local directory, or a git URL and ref checked out for the build."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+from pydantic import BaseModel
+
+
+class CheckedOutSource(BaseModel):
+    context: Path
+    revision: str | None = None
+    source_url: str | None = None
+
+
+def _git(*args: str, cwd: Path | None = None) -> str:
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def is_git_url(location: str) -> bool:
+    return location.startswith(("https://", "http://", "git@", "ssh://", "file://", "git://"))
+
+
+def checkout(location: str, ref: str | None, workdir: Path | None = None) -> CheckedOutSource:
+    """A local directory as it is (with its git revision when it is a repository), or a fresh clone of ``ref``."""
+    if not is_git_url(location):
+        context = Path(location).expanduser().resolve()
+        if not context.is_dir():
+            raise ValueError(f"build context {location!r} is not a directory")
+        try:
+            revision = _git("rev-parse", "HEAD", cwd=context)
+        except (RuntimeError, FileNotFoundError):
+            revision = None
+        return CheckedOutSource(context=context, revision=revision)
+    target = Path(tempfile.mkdtemp(prefix="eci-release-src-", dir=workdir))
+    _git("clone", "--quiet", location, str(target))
+    if ref:
+        _git("checkout", "--quiet", ref, cwd=target)
+    return CheckedOutSource(context=target, revision=_git("rev-parse", "HEAD", cwd=target), source_url=location)
