@@ -141,8 +141,10 @@ class EciModel:
     def _running(self, group_id: str, generation: int, handle: GroupHandle) -> None:
         with self.cloud.lock:
             group = self.groups.get(group_id)
-            if group is None or group.generation != generation:
+            if group is None:  # released meanwhile: nobody owns these containers
                 self.cloud.runtime.destroy(handle)
+                return
+            if group.generation != generation:  # a newer update owns the group now
                 return
             group.intranet_ip = handle.ip
             group.runtime_ids = dict(handle.container_ids)
