@@ -1,0 +1,132 @@
+"""The wire protocol through the real SDKs: signatures, credentials, errors, throttling and faults."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from urllib.parse import urlencode
+
+import pytest
+import requests
+from alibabacloud_ess20220222 import models as ess
+from alibabacloud_ess20220222.client import Client as EssClient
+from alibabacloud_tea_openapi.exceptions import ServerException, ThrottlingException
+from alibabacloud_tea_openapi.utils_models import OpenApiRequest, Params
+from darabonba.exceptions import UnretryableException
+from darabonba.runtime import RuntimeOptions
+
+from localcloud.gateway.signing import acs3_signature, canonical_request
+from tests.support.cloud_views import REGION, group_by_name
+from tests.support.errors import api_error
+from tests.support.sdk import SdkClients, sdk_config
+
+
+def _describe(sdk: SdkClients):
+    return sdk.ess.describe_scaling_groups(ess.DescribeScalingGroupsRequest(region_id=REGION))
+
+
+def test_wrong_secret_is_refused(seeded, local_cloud):
+    sdk = SdkClients.for_cloud(local_cloud.info, secret="not-the-secret")
+    error = api_error(lambda: _describe(sdk))
+    assert error.code == "SignatureDoesNotMatch"
+
+
+def test_unknown_access_key_is_404(seeded, local_cloud):
+    sdk = SdkClients.for_cloud(local_cloud.info, access_key_id="LTAI5tNobodyHasThisKey")
+    error = api_error(lambda: _describe(sdk))
+    assert (error.status_code, error.code) == (404, "InvalidAccessKeyId.NotFound")
+
+
+def test_sts_credentials_need_their_token(seeded, local_cloud):
+    info = local_cloud.info
+    with_token = SdkClients.for_cloud(info, access_key_id=info.sts_access_key_id, secret=info.sts_access_key_secret,
+                                      security_token=info.security_token)
+    assert _describe(with_token).body.scaling_groups[0].scaling_group_name == "ess-eci-test"
+    wrong_token = SdkClients.for_cloud(info, access_key_id=info.sts_access_key_id,
+                                       secret=info.sts_access_key_secret, security_token="forged")
+    assert api_error(lambda: _describe(wrong_token)).code == "InvalidSecurityToken.MismatchWithAccessKey"
+
+
+def test_legacy_rpc_signature_is_accepted(seeded, local_cloud):
+    config = sdk_config(local_cloud.info)
+    config.signature_algorithm = "v2"
+    body = EssClient(config).describe_scaling_groups(ess.DescribeScalingGroupsRequest(region_id=REGION)).body
+    assert [g.scaling_group_name for g in body.scaling_groups] == ["ess-eci-test"]
+
+
+def _signed_raw_request(info, nonce: str) -> requests.Response:
+    """A request signed exactly as the SDK signs it, with a nonce of our choosing."""
+    query = [("RegionId", REGION)]
+    headers = {
+        "host": info.endpoint, "x-acs-action": "DescribeScalingGroups", "x-acs-version": "2022-02-22",
+        "x-acs-date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "x-acs-signature-nonce": nonce,
+        "x-acs-content-sha256": hashlib.sha256(b"").hexdigest(), "accept": "application/json",
+    }
+    signed = sorted(headers)
+    signature = acs3_signature(info.access_key_secret,
+                               canonical_request("POST", query, headers, signed, headers["x-acs-content-sha256"]))
+    headers["Authorization"] = (f"ACS3-HMAC-SHA256 Credential={info.access_key_id},"
+                                f"SignedHeaders={';'.join(signed)},Signature={signature}")
+    session = requests.Session()
+    session.trust_env = False
+    return session.post(f"http://{info.endpoint}/?{urlencode(query)}", headers=headers, timeout=10)
+
+
+def test_a_reused_nonce_is_refused(seeded, local_cloud):
+    nonce = uuid.uuid4().hex
+    first = _signed_raw_request(local_cloud.info, nonce)
+    assert first.status_code == 200, first.text
+    second = _signed_raw_request(local_cloud.info, nonce)
+    assert (second.status_code, second.json()["Code"]) == (400, "SignatureNonceUsed")
+    assert set(second.json()) == {"RequestId", "HostId", "Code", "Message", "Recommend"}
+
+
+def test_unknown_action_is_refused(seeded, sdk):
+    params = Params(action="DescribeEverything", version="2022-02-22", protocol="HTTPS", pathname="/",
+                    method="POST", auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
+    error = api_error(lambda: sdk.ess.call_api(params, OpenApiRequest(query={}), RuntimeOptions()))
+    assert (error.status_code, error.code) == (404, "InvalidAction.NotFound")
+    assert "DescribeEverything" in error.message
+
+
+def test_throttling_raises_the_sdks_throttling_exception(seeded, sdk, control):
+    control.add_fault(kind="throttle", action="DescribeScalingGroups", times=1, retry_after_ms=150)
+    with pytest.raises(ThrottlingException) as throttled:
+        _describe(sdk)
+    assert throttled.value.code == "Throttling.User"
+    assert throttled.value.status_code == 400
+    assert _describe(sdk).body.scaling_groups  # the fault was for one call only
+
+
+def test_server_errors_and_dropped_connections(seeded, sdk, control):
+    control.add_fault(kind="server_error", action="DescribeScalingGroups", status=503, times=1)
+    with pytest.raises(ServerException) as unavailable:
+        _describe(sdk)
+    assert (unavailable.value.status_code, unavailable.value.code) == (503, "ServiceUnavailable")
+    control.add_fault(kind="drop_connection", action="DescribeScalingGroups", times=1)
+    with pytest.raises(UnretryableException):
+        _describe(sdk)
+    assert _describe(sdk).body.scaling_groups
+
+
+def test_audit_log_records_calls_without_secrets(seeded, local_cloud, control):
+    mark = control.audit_mark()
+    info = local_cloud.info
+    sdk = SdkClients.for_cloud(info)
+    group = group_by_name(sdk)
+    sdk.ess.create_eci_scaling_configuration(ess.CreateEciScalingConfigurationRequest(
+        scaling_group_id=group.scaling_group_id,
+        containers=[ess.CreateEciScalingConfigurationRequestContainers(name="nginx", image="r/a:1")],
+        image_registry_credentials=[ess.CreateEciScalingConfigurationRequestImageRegistryCredentials(
+            server="r", user_name="u", password="hunter2-secret")]))
+    api_error(lambda: _describe(SdkClients.for_cloud(info, secret="wrong")))
+    entries = control.audit(since=mark)
+    actions = [(e["action"], e["status"], e["code"], e["mutating"]) for e in entries]
+    assert actions == [
+        ("DescribeScalingGroups", 200, None, False),
+        ("CreateEciScalingConfiguration", 200, None, True),
+        ("DescribeScalingGroups", 400, "SignatureDoesNotMatch", False),
+    ]
+    dumped = str(entries)
+    assert "hunter2-secret" not in dumped and info.access_key_secret not in dumped
