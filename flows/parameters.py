@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Literal
 
+import re
+
 from pydantic import BaseModel, Field, model_validator
+
+from tasks.models import DIGEST_PATTERN
+
+_REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*/[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 class SourceSpec(BaseModel):
@@ -21,15 +28,19 @@ class ImageSpec(BaseModel):
     registry_block: str | None = Field(None, description="ACR Registry block name; empty: from the environment")
     repository: str | None = Field(None, description="namespace/name; overrides the block's repository")
     tag: str | None = Field(None, description="the tag to push (with a source) or to deploy (without one)")
-    digest: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$",
+    digest: str | None = Field(None, pattern=DIGEST_PATTERN,
                                description="deploy this digest as it is (no build, no push)")
 
     @model_validator(mode="after")
     def _names_an_image(self) -> "ImageSpec":
         if not self.tag and not self.digest:
             raise ValueError("give the image a tag (to build and push, or to deploy) or a digest (to deploy)")
-        if self.repository is not None and self.repository.count("/") != 1:
-            raise ValueError(f"repository {self.repository!r} must be namespace/name")
+        if self.repository is not None and not _REPOSITORY.match(self.repository):
+            raise ValueError(f"repository {self.repository!r} must be namespace/name in lower case letters, digits "
+                             "and . _ - separators, e.g. my_team/web-app")
+        if self.tag is not None and not _TAG.match(self.tag):
+            raise ValueError(f"tag {self.tag!r} must be 1-128 letters, digits, '_', '.' or '-', not starting with "
+                             "'.' or '-'")
         return self
 
 

@@ -117,12 +117,15 @@ def release(target: TargetSpec, image: ImageSpec, source: SourceSpec | None = No
             rolled_back = rollback_release(credentials, before, execution_id,
                                            [i.instance_id for i in instances_before], rollout.batch_number,
                                            rollout.timeout_seconds)
+        complete = rolled_back.execution_status in (None, "Success")
         result = ReleaseResult(
-            status="rolled_back", image=image_ref, config_before=before.image, config_after=before.image,
+            status="rolled_back" if complete else "failed", image=image_ref, config_before=before.image, config_after=before.image,
             execution_id=execution_id, instances_before=instances_before,
             instances_after=group_instances(credentials, group, target.container), rollback=rolled_back,
             timings=watch.timings, skipped=skipped,
-            message=f"release of {image_ref.pinned} failed ({_reason(error)}); rolled back: {rolled_back.message}")
+            message=(f"release of {image_ref.pinned} failed ({_reason(error)}); "
+                     + (f"rolled back: {rolled_back.message}" if complete else
+                        f"ROLLBACK INCOMPLETE, check the group: {rolled_back.message}")))
         _publish_report(result, group.scaling_group_name)
         raise ReleaseFailed(result) from error
 

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-# host[:port]/path[:tag][@digest]; the host part must look like a host (has a dot or a port, or is localhost).
-_REFERENCE = re.compile(
-    r"^(?P<registry>(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::\d+)?)/(?P<repository>[a-z0-9]+(?:[._-][a-z0-9]+)*"
-    r"(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
-)
+DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
 
 
 class ImageRef(BaseModel):
@@ -21,19 +15,7 @@ class ImageRef(BaseModel):
     registry: str
     repository: str = Field(description="namespace/name")
     tag: str | None = None
-    digest: str | None = Field(None, pattern=_DIGEST.pattern)
-
-    @classmethod
-    def parse(cls, reference: str) -> "ImageRef":
-        match = _REFERENCE.match(reference.strip())
-        if match is None:
-            raise ValueError(
-                f"malformed image reference {reference!r}: expected registry-host[:port]/namespace/name[:tag]"
-                "[@sha256:<64 hex>], e.g. myinst-registry.cn-hangzhou.cr.aliyuncs.com/ns/app:v2")
-        registry = match["registry"]
-        if "." not in registry and ":" not in registry and registry != "localhost":
-            raise ValueError(f"image reference {reference!r} has no registry host (e.g. registry.example.com/ns/app)")
-        return cls(registry=registry, repository=match["repository"], tag=match["tag"], digest=match["digest"])
+    digest: str | None = Field(None, pattern=DIGEST_PATTERN)
 
     @property
     def pinned(self) -> str:

@@ -1,0 +1,63 @@
+"""End-to-end fixtures: the pipeline pointed at the session's localcloud through the environment, as a user
+would, and a Prefect test harness (one per session)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from alibabacloud_cr20181201 import models as cr
+from prefect.testing.utilities import prefect_test_harness
+
+from deployments.sample_app import stage_sample_app
+from tests.support.sdk import SdkClients
+
+REPOSITORY = "ess_eci_test_namespace/ess_eci_test_repo"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def pipeline_env(local_cloud, prefect_harness):
+    """The standard variables pointing the pipeline at localcloud; restored afterwards."""
+    info = local_cloud.info
+    instance_id = SdkClients.for_cloud(info).cr.list_instance(cr.ListInstanceRequest()).body.instances[0].instance_id
+    values = {
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": info.access_key_id,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": info.access_key_secret,
+        "ALIBABA_CLOUD_REGION_ID": info.region_id,
+        "ECI_RELEASE_ENDPOINT": f"http://{info.endpoint}",
+        "ECI_RELEASE_REGISTRY_HOST": info.registry,
+        "ECI_RELEASE_ACR_INSTANCE_ID": instance_id,
+    }
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    yield values
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    """Unique per session, so the first build of a version is a real build even on a machine that ran the suite
+    before (the build cache lives in the Docker engine)."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def stage(tmp_path: Path, run_id: str):
+    def staged(version: str) -> Path:
+        return stage_sample_app(f"{version}-{run_id}", tmp_path / version)
+
+    return staged

@@ -1,0 +1,100 @@
+"""The release flow end to end: real Docker builds and pushes, the real registry, localcloud with
+Docker-backed instances, Prefect. Each test starts from the seeded group."""
+
+from __future__ import annotations
+
+import pytest
+from alibabacloud_ess20220222 import models as ess
+
+from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
+from flows.release import ReleaseFailed, release
+from tests.e2e.conftest import REPOSITORY
+from tests.support.cloud_views import active_configuration, container_groups, group_by_name, instances, wait_activity
+from tests.support.http import page
+
+TARGET = TargetSpec(scaling_group="ess-eci-test", container="nginx")
+
+
+def _release_source(context, tag: str, **rollout):
+    return release(target=TARGET, image=ImageSpec(repository=REPOSITORY, tag=tag),
+                   source=SourceSpec(context=str(context)), rollout=RolloutSpec(**rollout))
+
+
+def _served_versions(sdk) -> list[str]:
+    ids = [i.instance_id for i in instances(sdk, group_by_name(sdk).scaling_group_id, "InService")]
+    return sorted(page(g.intranet_ip, path="/version.txt").strip() for g in container_groups(sdk, ids))
+
+
+def _mutating_calls(control, since: int) -> list[str]:
+    return [e["action"] for e in control.audit(since) if e["mutating"] and e["status"] == 200]
+
+
+def test_first_release_changed_tree_and_scale_out(seeded, pipeline_env, sdk, stage, run_id):
+    first = _release_source(stage("v1"), "v1")
+    assert first.status == "released", first.message
+    assert first.image.digest and first.image.pinned.endswith(first.image.digest)
+    assert _served_versions(sdk) == [f"v1-{run_id}"] * 2
+    assert active_configuration(sdk, group_by_name(sdk)).containers[0].image == first.image.pinned
+    assert first.verification.scaled_out and first.verification.probe_image == first.image.pinned
+    assert first.verification.probe_health.startswith("HTTP 200")
+    assert set(first.timings) == {"build", "publish", "update-scaling-config", "rolling-update", "verify-scale-out"}
+    assert "build" not in first.skipped and first.execution_id.startswith("exec-")
+
+    second = _release_source(stage("v2"), "v2")
+    assert second.status == "released", second.message
+    assert second.image.digest != first.image.digest
+    assert second.config_before == first.image.pinned and second.config_after == second.image.pinned
+    assert _served_versions(sdk) == [f"v2-{run_id}"] * 2
+    # The probe instance was removed: the group is back to its two instances.
+    assert len(instances(sdk, group_by_name(sdk).scaling_group_id)) == 2
+
+    # A scale-out after the run starts an instance on the new digest.
+    group = group_by_name(sdk)
+    started = sdk.ess.scale_with_adjustment(ess.ScaleWithAdjustmentRequest(
+        scaling_group_id=group.scaling_group_id, adjustment_type="QuantityChangeInCapacity", adjustment_value=1))
+    activity = wait_activity(sdk, started.body.scaling_activity_id)
+    [new_group] = container_groups(sdk, activity.created_instances)
+    assert new_group.containers[0].image == second.image.pinned
+    assert page(new_group.intranet_ip, path="/version.txt").strip() == f"v2-{run_id}"
+
+
+def test_unchanged_rerun_builds_pushes_and_writes_nothing(seeded, pipeline_env, sdk, control, stage, run_id):
+    context = stage("same")
+    first = _release_source(context, "same")
+    assert first.status == "released", first.message
+    mark = control.audit_mark()
+    rerun = _release_source(context, "same")
+    assert rerun.status == "unchanged", rerun.message
+    assert rerun.image == first.image
+    assert {"build", "publish", "update-scaling-config", "rolling-update", "verify-scale-out"} <= set(rerun.skipped)
+    assert _mutating_calls(control, mark) == []
+    assert _served_versions(sdk) == [f"same-{run_id}"] * 2
+
+
+def test_release_of_an_existing_digest_skips_build_and_publish(seeded, pipeline_env, sdk, stage, run_id):
+    old = _release_source(stage("old"), "old")
+    _release_source(stage("new"), "new")
+    back = release(target=TARGET, image=ImageSpec(repository=REPOSITORY, digest=old.image.digest))
+    assert back.status == "released", back.message
+    assert back.image.pinned == old.image.pinned
+    assert "build" in back.skipped and "publish" in back.skipped and "build" not in back.timings
+    assert _served_versions(sdk) == [f"old-{run_id}"] * 2
+
+
+def test_failed_rollout_is_rolled_back_to_the_snapshot(seeded, pipeline_env, sdk, control, stage, run_id):
+    good = _release_source(stage("good"), "good")
+    group_before = group_by_name(sdk)
+    configuration_before = active_configuration(sdk, group_before).to_map()["Containers"]
+    control.add_fault(kind="oos_child_failure", times=1)
+    with pytest.raises(ReleaseFailed) as failed:
+        _release_source(stage("bad"), "bad")
+    result = failed.value.result
+    assert result.status == "rolled_back"
+    assert "rolled back" in result.message and result.rollback.configuration_restored
+    assert result.rollback.execution_status == "Success"
+    group_after = group_by_name(sdk)
+    assert active_configuration(sdk, group_after).to_map()["Containers"] == configuration_before
+    assert group_after.suspended_processes == []
+    assert instances(sdk, group_after.scaling_group_id, "Standby") == []
+    assert _served_versions(sdk) == [f"good-{run_id}"] * 2
+    assert result.config_after == good.image.pinned
