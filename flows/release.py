@@ -15,7 +15,6 @@ from flows.inputs import load_credentials, load_registry
 from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
 from flows.report import render_markdown
 from tasks.build import build_image
-from tasks.cloud_calls import describe
 from tasks.cloud_views import find_group, group_instances
 from tasks.models import ImageRef, ReleaseResult, RolloutResult, Verification
 from tasks.publish import publish_image, resolve_existing_image
@@ -123,7 +122,7 @@ def release(target: TargetSpec, image: ImageSpec, source: SourceSpec | None = No
             execution_id=execution_id, instances_before=instances_before,
             instances_after=group_instances(credentials, group, target.container), rollback=rolled_back,
             timings=watch.timings, skipped=skipped,
-            message=(f"release of {image_ref.pinned} failed ({_reason(error)}); "
+            message=(f"release of {image_ref.pinned} failed ({error}); "
                      + (f"rolled back: {rolled_back.message}" if complete else
                         f"ROLLBACK INCOMPLETE, check the group: {rolled_back.message}")))
         _publish_report(result, group.scaling_group_name)
@@ -140,6 +139,3 @@ def release(target: TargetSpec, image: ImageSpec, source: SourceSpec | None = No
     _publish_report(result, group.scaling_group_name)
     return result
 
-
-def _reason(error: Exception) -> str:
-    return describe(error) if error.__class__.__module__.startswith("alibabacloud") else str(error)

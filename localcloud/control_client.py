@@ -31,6 +31,10 @@ class ControlClient:
         """The sequence number of the newest audit entry; pass it to ``audit(since=...)`` later."""
         return self._call("GET", "/audit?since=0")["last_seq"]
 
+    def mutating_calls(self, since: int) -> list[str]:
+        """Actions that changed something (answered 200) after audit entry ``since``."""
+        return [e["action"] for e in self.audit(since) if e["mutating"] and e["status"] == 200]
+
     def add_fault(self, **rule: Any) -> list[dict[str, Any]]:
         return self._call("POST", "/faults", rule)["rules"]
 

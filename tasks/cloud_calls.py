@@ -17,6 +17,15 @@ log = logging.getLogger("eci_release.cloud")
 RETRYABLE_CODES = {"Throttling", "Throttling.User", "Throttling.Api", "ServiceUnavailable", "InternalError"}
 
 
+class CloudCallFailed(RuntimeError):
+    """A call the cloud refused for good; the message names the call, the code and what the cloud said."""
+
+    def __init__(self, what: str, error: BaseException):
+        super().__init__(f"{what} failed: {describe(error)}")
+        self.code = getattr(error, "code", None)
+        self.status_code = getattr(error, "status_code", None)
+
+
 def is_transient(error: BaseException) -> bool:
     if isinstance(error, ThrottlingException):
         return True
@@ -33,13 +42,16 @@ def backoff_delays(attempts: int, base: float, cap: float) -> list[float]:
 
 
 def call(operation: Callable[[], T], *, what: str, attempts: int = 6, base: float = 0.2, cap: float = 5.0) -> T:
-    """Run one API call, retrying transient failures. ``what`` names the call in logs and errors."""
+    """Run one API call, retrying transient failures. ``what`` names the call in logs and errors; a failure
+    that is not transient (or still fails after the last attempt) raises ``CloudCallFailed``."""
     delays = backoff_delays(attempts, base, cap)
     for attempt in range(attempts):
         try:
             return operation()
         except Exception as error:
             if not is_transient(error) or attempt == attempts - 1:
+                if isinstance(error, (AlibabaCloudException, UnretryableException)):
+                    raise CloudCallFailed(what, error) from error
                 raise
             delay = delays[attempt]
             retry_after = getattr(error, "retry_after", None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from localcloud.errors import ApiError
 from localcloud.ids import new_id
@@ -308,9 +308,11 @@ class EssModel:
             self._reject(activity, f"The scaling group {group.id} has no active scaling configuration.")
             return
         self.launch_instances(group, count, activity)
-        self.cloud.spawn(f"scale-out-{activity.id}", self._finish_scale_out, activity.id)
+        self.cloud.spawn(f"scale-out-{activity.id}", self._follow, activity.id, "ScaleOut", self._settle_scale_out)
 
-    def _finish_scale_out(self, activity_id: str) -> None:
+    def _follow(self, activity_id: str, kind: str, settle: Callable[[ScalingActivity], list[str] | None]) -> None:
+        """Poll until ``settle`` (run under the lock) returns the instances that failed, then complete the
+        activity. A ``stuck_activity`` fault keeps it InProgress."""
         if not self.cloud.sleep(self.cloud.latencies.activity_overhead):
             return
         while self.cloud.sleep(0.05):
@@ -318,48 +320,47 @@ class EssModel:
                 activity = self.activities[activity_id]
                 if self.cloud.faults.activity_stuck(activity.group_id):
                     continue
-                states = {iid: self.cloud.eci.groups.get(iid) for iid in activity.created_instances}
-                done = [iid for iid, g in states.items() if g is None or g.status in ("Running", "Failed")]
-                activity.progress = int(100 * len(done) / max(1, len(states)))
-                if len(done) < len(states):
+                failed = settle(activity)
+                if failed is None:
                     continue
-                failed = []
-                for instance_id, container_group in states.items():
-                    instance = self.instances.get(instance_id)
-                    if instance is None:
-                        continue
-                    if container_group is not None and container_group.status == "Running":
-                        instance.lifecycle_state = "InService"
-                    else:
-                        failed.append(instance_id)
-                        self.instances.pop(instance_id, None)
-                        self.cloud.eci.release(instance_id)
-                self._complete(activity, failed, "ScaleOut")
+                self._complete(activity, failed, kind)
                 self.cloud.changed()
                 return
+
+    def _settle_scale_out(self, activity: ScalingActivity) -> list[str] | None:
+        """New instances whose container group is Running go InService; failed ones are released."""
+        states = {iid: self.cloud.eci.groups.get(iid) for iid in activity.created_instances}
+        done = [iid for iid, g in states.items() if g is None or g.status in ("Running", "Failed")]
+        activity.progress = int(100 * len(done) / max(1, len(states)))
+        if len(done) < len(states):
+            return None
+        failed = []
+        for instance_id, container_group in states.items():
+            instance = self.instances.get(instance_id)
+            if instance is None:
+                continue
+            if container_group is not None and container_group.status == "Running":
+                instance.lifecycle_state = "InService"
+            else:
+                failed.append(instance_id)
+                self.instances.pop(instance_id, None)
+                self.cloud.eci.release(instance_id)
+        return failed
 
     def _scale_in(self, group: ScalingGroup, activity: ScalingActivity, victims: list[ScalingInstance]) -> None:
         for instance in victims:
             instance.lifecycle_state = "Removing"
             activity.destroyed_instances.append(instance.instance_id)
             self.cloud.eci.release(instance.instance_id)
-        self.cloud.spawn(f"scale-in-{activity.id}", self._finish_scale_in, activity.id)
+        self.cloud.spawn(f"scale-in-{activity.id}", self._follow, activity.id, "ScaleIn", self._settle_scale_in)
 
-    def _finish_scale_in(self, activity_id: str) -> None:
-        if not self.cloud.sleep(self.cloud.latencies.activity_overhead):
-            return
-        while self.cloud.sleep(0.05):
-            with self.cloud.lock:
-                activity = self.activities[activity_id]
-                if self.cloud.faults.activity_stuck(activity.group_id):
-                    continue
-                if any(iid in self.cloud.eci.groups for iid in activity.destroyed_instances):
-                    continue
-                for instance_id in activity.destroyed_instances:
-                    self.instances.pop(instance_id, None)
-                self._complete(activity, [], "ScaleIn")
-                self.cloud.changed()
-                return
+    def _settle_scale_in(self, activity: ScalingActivity) -> list[str] | None:
+        """Removed instances leave the group once their container groups are gone."""
+        if any(iid in self.cloud.eci.groups for iid in activity.destroyed_instances):
+            return None
+        for instance_id in activity.destroyed_instances:
+            self.instances.pop(instance_id, None)
+        return []
 
     def _complete(self, activity: ScalingActivity, failed: list[str], kind: str) -> None:
         touched = activity.created_instances if kind == "ScaleOut" else activity.destroyed_instances
@@ -396,5 +397,6 @@ class EssModel:
         """After a restart: finish the activities that were in progress."""
         for activity in self.activities.values():
             if activity.status_code == "InProgress":
-                finish = self._finish_scale_out if activity.created_instances else self._finish_scale_in
-                self.cloud.spawn(f"resume-{activity.id}", finish, activity.id)
+                kind, settle = (("ScaleOut", self._settle_scale_out) if activity.created_instances
+                                else ("ScaleIn", self._settle_scale_in))
+                self.cloud.spawn(f"resume-{activity.id}", self._follow, activity.id, kind, settle)

@@ -25,10 +25,6 @@ def _served_versions(sdk) -> list[str]:
     return sorted(page(g.intranet_ip, path="/version.txt").strip() for g in container_groups(sdk, ids))
 
 
-def _mutating_calls(control, since: int) -> list[str]:
-    return [e["action"] for e in control.audit(since) if e["mutating"] and e["status"] == 200]
-
-
 def test_first_release_changed_tree_and_scale_out(seeded, pipeline_env, sdk, stage, run_id):
     first = _release_source(stage("v1"), "v1")
     assert first.status == "released", first.message
@@ -67,7 +63,7 @@ def test_unchanged_rerun_builds_pushes_and_writes_nothing(seeded, pipeline_env, 
     assert rerun.status == "unchanged", rerun.message
     assert rerun.image == first.image
     assert {"build", "publish", "update-scaling-config", "rolling-update", "verify-scale-out"} <= set(rerun.skipped)
-    assert _mutating_calls(control, mark) == []
+    assert control.mutating_calls(mark) == []
     assert _served_versions(sdk) == [f"same-{run_id}"] * 2
 
 
