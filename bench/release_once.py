@@ -23,7 +23,7 @@ from prefect.testing.utilities import prefect_test_harness
 
 from localcloud import LocalCloud
 from localcloud.control_client import ControlClient
-from localcloud.scenario import Scenario, ScalingGroupSeed
+from localcloud.scenario import ScalingGroupSeed, Scenario
 from localcloud.timing import Latencies
 
 REPOSITORY = "ess_eci_test_namespace/ess_eci_test_repo"
@@ -35,12 +35,20 @@ def _environment(cloud: LocalCloud) -> dict[str, str]:
     info = cloud.info
     endpoint = f"http://{info.endpoint}"
     client = AlibabaCloudCredentials(
-        access_key_id=info.access_key_id, access_key_secret=info.access_key_secret, region_id=info.region_id,
-        endpoints=ProductEndpoints(cr=endpoint)).get_cr_client()
+        access_key_id=info.access_key_id,
+        access_key_secret=info.access_key_secret,
+        region_id=info.region_id,
+        endpoints=ProductEndpoints(cr=endpoint),
+    ).get_cr_client()
     instance_id = client.list_instance(cr.ListInstanceRequest()).body.instances[0].instance_id
-    return {"ALIBABA_CLOUD_ACCESS_KEY_ID": info.access_key_id, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": info.access_key_secret,
-            "ALIBABA_CLOUD_REGION_ID": info.region_id, "ECI_RELEASE_ENDPOINT": endpoint,
-            "ECI_RELEASE_REGISTRY_HOST": info.registry, "ECI_RELEASE_ACR_INSTANCE_ID": instance_id}
+    return {
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": info.access_key_id,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": info.access_key_secret,
+        "ALIBABA_CLOUD_REGION_ID": info.region_id,
+        "ECI_RELEASE_ENDPOINT": endpoint,
+        "ECI_RELEASE_REGISTRY_HOST": info.registry,
+        "ECI_RELEASE_ACR_INSTANCE_ID": instance_id,
+    }
 
 
 def _table(title: str, wall: float, result, calls: Counter) -> None:
@@ -52,8 +60,10 @@ def _table(title: str, wall: float, result, calls: Counter) -> None:
     for (caller, product, action), count in sorted(calls.items()):
         print(f"{product + ' ' + action + ' (' + caller + ')':<48}{count:>6}")
     pipeline = sum(c for (caller, _, _), c in calls.items() if caller == "api")
-    print(f"{'total by the pipeline':<48}{pipeline:>6}\n{'total by OOS on its behalf':<48}"
-          f"{sum(calls.values()) - pipeline:>6}")
+    print(
+        f"{'total by the pipeline':<48}{pipeline:>6}\n{'total by OOS on its behalf':<48}"
+        f"{sum(calls.values()) - pipeline:>6}"
+    )
 
 
 def main() -> None:
@@ -68,16 +78,22 @@ def main() -> None:
     latencies = Latencies(**{k: v * args.latency_scale for k, v in Latencies().model_dump().items()})
     scenario = Scenario(scaling_groups=[ScalingGroupSeed(instances=args.instances, max_size=args.instances + 1)])
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    with LocalCloud(instances="docker", latencies=latencies, scenario=scenario) as cloud, \
-            prefect_test_harness(server_startup_timeout=120), tempfile.TemporaryDirectory() as scratch:
+    with (
+        LocalCloud(instances="docker", latencies=latencies, scenario=scenario) as cloud,
+        prefect_test_harness(server_startup_timeout=120),
+        tempfile.TemporaryDirectory() as scratch,
+    ):
         os.environ.update(_environment(cloud))
         control = ControlClient(cloud.info.control_url)
         context = stage_sample_app(f"bench-{uuid.uuid4().hex[:8]}", Path(scratch))
         for title in ("changed tree", "unchanged rerun"):
             mark = control.audit_mark()
             started = time.monotonic()
-            result = release(target=TargetSpec(scaling_group="ess-eci-test", container="nginx"),
-                             image=ImageSpec(repository=REPOSITORY, tag="bench"), source=SourceSpec(context=str(context)))
+            result = release(
+                target=TargetSpec(scaling_group="ess-eci-test", container="nginx"),
+                image=ImageSpec(repository=REPOSITORY, tag="bench"),
+                source=SourceSpec(context=str(context)),
+            )
             wall = time.monotonic() - started
             calls = Counter((e["caller"], e["product"], e["action"]) for e in control.audit(mark))
             _table(title, wall, result, calls)

@@ -1,8 +1,8 @@
 """RAM credentials for Alibaba Cloud, handing out ready SDK clients.
 
-    creds = AlibabaCloudCredentials.load("prod")
-    ess = creds.get_ess_client()
-    ess.describe_scaling_groups(DescribeScalingGroupsRequest(region_id=creds.region_id))
+creds = AlibabaCloudCredentials.load("prod")
+ess = creds.get_ess_client()
+ess.describe_scaling_groups(DescribeScalingGroupsRequest(region_id=creds.region_id))
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The ACR registry an image is published to, and how to log in to it.
 
-    registry = AcrRegistry.load("acr-prod")
-    login = registry.get_login(AlibabaCloudCredentials.load("prod"))
-    docker_client.login(login.username, login.password.get_secret_value(), registry=registry.host)
+registry = AcrRegistry.load("acr-prod")
+login = registry.get_login(AlibabaCloudCredentials.load("prod"))
+docker_client.login(login.username, login.password.get_secret_value(), registry=registry.host)
 """
 
 from __future__ import annotations
@@ -77,7 +77,13 @@ class AcrRegistry(Block):
             return RegistryLogin(username=self.username, password=self.password)
         if credentials is None:
             raise ValueError("an Enterprise temporary token needs the RAM credentials")
-        body = credentials.get_cr_client().get_authorization_token(
-            cr.GetAuthorizationTokenRequest(instance_id=self.instance_id)).body
-        return RegistryLogin(username=body.temp_username, password=SecretStr(body.authorization_token),
-                             expires_at=body.expire_time / 1000 if body.expire_time else time.time() + 3600)
+        body = (
+            credentials.get_cr_client()
+            .get_authorization_token(cr.GetAuthorizationTokenRequest(instance_id=self.instance_id))
+            .body
+        )
+        return RegistryLogin(
+            username=body.temp_username,
+            password=SecretStr(body.authorization_token),
+            expires_at=body.expire_time / 1000 if body.expire_time else time.time() + 3600,
+        )

@@ -19,8 +19,9 @@ class ReleaseSettings(BaseSettings):
     access_key_secret: SecretStr | None = Field(None, validation_alias="ALIBABA_CLOUD_ACCESS_KEY_SECRET")
     security_token: SecretStr | None = Field(None, validation_alias="ALIBABA_CLOUD_SECURITY_TOKEN")
     region_id: str = Field("cn-hangzhou", validation_alias=AliasChoices("ALIBABA_CLOUD_REGION_ID", "region_id"))
-    endpoint: str | None = Field(None, validation_alias="ECI_RELEASE_ENDPOINT",
-                                 description="one endpoint for every product (localcloud)")
+    endpoint: str | None = Field(
+        None, validation_alias="ECI_RELEASE_ENDPOINT", description="one endpoint for every product (localcloud)"
+    )
     ess_endpoint: str | None = Field(None, validation_alias="ECI_RELEASE_ESS_ENDPOINT")
     eci_endpoint: str | None = Field(None, validation_alias="ECI_RELEASE_ECI_ENDPOINT")
     oos_endpoint: str | None = Field(None, validation_alias="ECI_RELEASE_OOS_ENDPOINT")
@@ -34,16 +35,32 @@ class ReleaseSettings(BaseSettings):
 
     def credentials(self) -> AlibabaCloudCredentials:
         if not self.access_key_id or not self.access_key_secret:
-            raise ValueError("no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET "
-                             "(and ALIBABA_CLOUD_SECURITY_TOKEN for STS), or name a credentials block")
+            raise ValueError(
+                "no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET "
+                "(and ALIBABA_CLOUD_SECURITY_TOKEN for STS), or name a credentials block"
+            )
         return AlibabaCloudCredentials(
-            access_key_id=self.access_key_id, access_key_secret=self.access_key_secret,
-            security_token=self.security_token, region_id=self.region_id,
-            endpoints=ProductEndpoints(ess=self.ess_endpoint or self.endpoint, eci=self.eci_endpoint or self.endpoint,
-                                       oos=self.oos_endpoint or self.endpoint, cr=self.cr_endpoint or self.endpoint))
+            access_key_id=self.access_key_id,
+            access_key_secret=self.access_key_secret,
+            security_token=self.security_token,
+            region_id=self.region_id,
+            endpoints=ProductEndpoints(
+                ess=self.ess_endpoint or self.endpoint,
+                eci=self.eci_endpoint or self.endpoint,
+                oos=self.oos_endpoint or self.endpoint,
+                cr=self.cr_endpoint or self.endpoint,
+            ),
+        )
 
     def registry(self, namespace: str, repository: str) -> AcrRegistry:
         return AcrRegistry(
-            edition=self.acr_edition, instance_id=self.acr_instance_id, instance_name=self.acr_instance_name,
-            region_id=self.region_id, registry_host=self.registry_host, namespace=namespace, repository=repository,
-            username=self.registry_username, password=self.registry_password)
+            edition=self.acr_edition,
+            instance_id=self.acr_instance_id,
+            instance_name=self.acr_instance_name,
+            region_id=self.region_id,
+            registry_host=self.registry_host,
+            namespace=namespace,
+            repository=repository,
+            username=self.registry_username,
+            password=self.registry_password,
+        )

@@ -15,8 +15,11 @@ from typing import Optional
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Release container images to Alibaba Cloud Auto Scaling ECI groups.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Release container images to Alibaba Cloud Auto Scaling ECI groups.",
+)
 
 
 def _key_values(pairs: list[str]) -> dict[str, str]:
@@ -44,8 +47,7 @@ def release(
     registry_block: Optional[str] = typer.Option(None, "--registry-block", help="ACR Registry block name"),
     credentials_block: Optional[str] = typer.Option(None, "--credentials-block", help="credentials block name"),
     batch_number: int = typer.Option(2, "--batch-number", min=1, max=100),
-    batch_pause: str = typer.Option("Automatic", "--batch-pause",
-                                    help="Automatic, FirstBatchPause or EveryBatchPause"),
+    batch_pause: str = typer.Option("Automatic", "--batch-pause", help="Automatic, FirstBatchPause or EveryBatchPause"),
     health_path: str = typer.Option("/", "--health-path"),
     health_port: Optional[int] = typer.Option(None, "--health-port"),
     endpoint: Optional[str] = typer.Option(None, "--endpoint", help="one API endpoint for every product"),
@@ -65,10 +67,14 @@ def release(
         parameters = dict(
             target=TargetSpec(credentials_block=credentials_block, scaling_group=group, container=container),
             image=ImageSpec(registry_block=registry_block, repository=repository, tag=tag, digest=digest),
-            source=SourceSpec(context=context, ref=ref, dockerfile=dockerfile, build_args=_key_values(build_arg),
-                              target=build_target) if context else None,
-            rollout=RolloutSpec(batch_number=batch_number, batch_pause=batch_pause, health_path=health_path,
-                                health_port=health_port),
+            source=SourceSpec(
+                context=context, ref=ref, dockerfile=dockerfile, build_args=_key_values(build_arg), target=build_target
+            )
+            if context
+            else None,
+            rollout=RolloutSpec(
+                batch_number=batch_number, batch_pause=batch_pause, health_path=health_path, health_port=health_port
+            ),
         )
     except ValidationError as error:
         typer.echo(f"eci-release: invalid arguments:\n{error}", err=True)
@@ -78,7 +84,8 @@ def release(
 
 def run_release(parameters: dict, as_json: bool) -> int:
     """Run the flow, print the outcome; 0 only when released (or unchanged) and verified."""
-    from flows.release import ReleaseFailed, release as release_flow
+    from flows.release import ReleaseFailed
+    from flows.release import release as release_flow
 
     try:
         result = release_flow(**parameters)
@@ -96,8 +103,10 @@ def run_release(parameters: dict, as_json: bool) -> int:
 
 
 @app.command()
-def demo(as_json: bool = typer.Option(False, "--json", help="print the demo's outcome as JSON"),
-         keep: bool = typer.Option(False, "--keep", help="leave localcloud running afterwards (Ctrl-C stops)")) -> None:
+def demo(
+    as_json: bool = typer.Option(False, "--json", help="print the demo's outcome as JSON"),
+    keep: bool = typer.Option(False, "--keep", help="leave localcloud running afterwards (Ctrl-C stops)"),
+) -> None:
     """Start localcloud with Docker-backed instances, release v1 then v2 of the sample app to the seeded group
     ess-eci-test, and show what happened."""
     from deployments.demo import run_demo

@@ -34,9 +34,12 @@ def _release(version: str, workdir: Path) -> ReleaseResult:
 
     context = stage_sample_app(version, workdir / version)
     try:
-        return release(target=TargetSpec(scaling_group=GROUP, container=CONTAINER),
-                       image=ImageSpec(repository=REPOSITORY, tag=version),
-                       source=SourceSpec(context=str(context)), rollout=RolloutSpec(batch_number=2))
+        return release(
+            target=TargetSpec(scaling_group=GROUP, container=CONTAINER),
+            image=ImageSpec(repository=REPOSITORY, tag=version),
+            source=SourceSpec(context=str(context)),
+            rollout=RolloutSpec(batch_number=2),
+        )
     except ReleaseFailed as failed:
         return failed.result
 
@@ -58,12 +61,23 @@ def run_demo(*, as_json: bool, keep: bool, workdir: Path) -> int:
                 _print_release(version, results[version], time.monotonic() - started, as_json)
             final = results["v2"]
             served = {i.instance_id: (i.ip, _served_version(i.ip)) for i in final.instances_after}
-            verified = (final.status == "released" and final.verification is not None
-                        and final.verification.scaled_out and served
-                        and all(version == "v2" for _, version in served.values()))
+            verified = (
+                final.status == "released"
+                and final.verification is not None
+                and final.verification.scaled_out
+                and served
+                and all(version == "v2" for _, version in served.values())
+            )
             if as_json:
-                print(json.dumps({"verified": bool(verified), "served": served,
-                                  "releases": {v: r.model_dump(mode="json") for v, r in results.items()}}))
+                print(
+                    json.dumps(
+                        {
+                            "verified": bool(verified),
+                            "served": served,
+                            "releases": {v: r.model_dump(mode="json") for v, r in results.items()},
+                        }
+                    )
+                )
             else:
                 print("\ninstances after v2:")
                 for instance_id, (ip, version) in served.items():

@@ -18,7 +18,10 @@ class LocalCloudProcess:
     def start(cls, state_dir: Path, instances: str = "docker") -> "LocalCloudProcess":
         process = subprocess.Popen(
             [sys.executable, "-m", "localcloud", "serve", "--instances", instances, "--state-dir", str(state_dir)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         line = process.stdout.readline()
         if not line:
             error = process.stderr.read()

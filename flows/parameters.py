@@ -3,9 +3,8 @@ Secrets never go here: credentials and registry logins come from blocks (by name
 
 from __future__ import annotations
 
-from typing import Literal
-
 import re
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -28,19 +27,23 @@ class ImageSpec(BaseModel):
     registry_block: str | None = Field(None, description="ACR Registry block name; empty: from the environment")
     repository: str | None = Field(None, description="namespace/name; overrides the block's repository")
     tag: str | None = Field(None, description="the tag to push (with a source) or to deploy (without one)")
-    digest: str | None = Field(None, pattern=DIGEST_PATTERN,
-                               description="deploy this digest as it is (no build, no push)")
+    digest: str | None = Field(
+        None, pattern=DIGEST_PATTERN, description="deploy this digest as it is (no build, no push)"
+    )
 
     @model_validator(mode="after")
     def _names_an_image(self) -> "ImageSpec":
         if not self.tag and not self.digest:
             raise ValueError("give the image a tag (to build and push, or to deploy) or a digest (to deploy)")
         if self.repository is not None and not _REPOSITORY.match(self.repository):
-            raise ValueError(f"repository {self.repository!r} must be namespace/name in lower case letters, digits "
-                             "and . _ - separators, e.g. my_team/web-app")
+            raise ValueError(
+                f"repository {self.repository!r} must be namespace/name in lower case letters, digits "
+                "and . _ - separators, e.g. my_team/web-app"
+            )
         if self.tag is not None and not _TAG.match(self.tag):
-            raise ValueError(f"tag {self.tag!r} must be 1-128 letters, digits, '_', '.' or '-', not starting with "
-                             "'.' or '-'")
+            raise ValueError(
+                f"tag {self.tag!r} must be 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"
+            )
         return self
 
 
@@ -53,7 +56,8 @@ class TargetSpec(BaseModel):
 class RolloutSpec(BaseModel):
     batch_number: int = Field(2, ge=1, le=100, description="how many batches OOS updates the instances in")
     batch_pause: Literal["Automatic", "FirstBatchPause", "EveryBatchPause"] = Field(
-        "Automatic", description="pause for approval after the first or every batch")
+        "Automatic", description="pause for approval after the first or every batch"
+    )
     health_path: str = Field("/", pattern=r"^/", description="HTTP path the new instance must answer")
     health_port: int | None = Field(None, ge=1, le=65535, description="default: the container's first port")
     timeout_seconds: float = Field(1800, gt=0, description="limit for each of the rollout and the verification")

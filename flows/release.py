@@ -19,7 +19,7 @@ from tasks.cloud_views import find_group, group_instances
 from tasks.models import ImageRef, ReleaseResult, RolloutResult, Verification
 from tasks.publish import publish_image, resolve_existing_image
 from tasks.rollback import rollback_release
-from tasks.rolling_update import RolloutFailed, rolling_update
+from tasks.rolling_update import rolling_update
 from tasks.scaling_config import snapshot, update_scaling_config
 from tasks.source import checkout
 from tasks.verify import sweep, verify_scale_out
@@ -48,13 +48,15 @@ class _Stopwatch:
 
 def _publish_report(result: ReleaseResult, group: str) -> None:
     key = "release-" + re.sub(r"[^a-z0-9-]+", "-", group.lower()).strip("-")
-    create_markdown_artifact(markdown=render_markdown(result, group), key=key,
-                             description=f"release to {group}: {result.status}")
+    create_markdown_artifact(
+        markdown=render_markdown(result, group), key=key, description=f"release to {group}: {result.status}"
+    )
 
 
 @flow(name="release")
-def release(target: TargetSpec, image: ImageSpec, source: SourceSpec | None = None,
-            rollout: RolloutSpec = RolloutSpec()) -> ReleaseResult:
+def release(
+    target: TargetSpec, image: ImageSpec, source: SourceSpec | None = None, rollout: RolloutSpec = RolloutSpec()
+) -> ReleaseResult:
     """Release an image to an ECI scaling group: from a source (build and push) or an image already in the
     registry (a tag or a digest), then roll it out and verify it."""
     credentials = load_credentials(target.credentials_block)
@@ -72,8 +74,15 @@ def release(target: TargetSpec, image: ImageSpec, source: SourceSpec | None = No
             raise ValueError("building needs a tag to push")
         checked_out = checkout(source.context, source.ref)
         with watch.stage("build"):
-            built = build_image(Path(checked_out.context), source.dockerfile, source.build_args, source.target,
-                                source.platform, checked_out.revision, checked_out.source_url)
+            built = build_image(
+                Path(checked_out.context),
+                source.dockerfile,
+                source.build_args,
+                source.target,
+                source.platform,
+                checked_out.revision,
+                checked_out.source_url,
+            )
         with watch.stage("publish"):
             published = publish_image(built, registry, credentials, image.tag)
         image_ref: ImageRef = published.image
@@ -95,47 +104,87 @@ def release(target: TargetSpec, image: ImageSpec, source: SourceSpec | None = No
     rollout_result: RolloutResult | None = None
     try:
         with watch.stage("rolling-update"):
-            rollout_result = rolling_update(credentials, before, image_ref.pinned, rollout.batch_number,
-                                            rollout.batch_pause, rollout.timeout_seconds)
+            rollout_result = rolling_update(
+                credentials,
+                before,
+                image_ref.pinned,
+                rollout.batch_number,
+                rollout.batch_pause,
+                rollout.timeout_seconds,
+            )
         if rollout_result.status == "Skipped":
             skipped["rolling-update"] = rollout_result.skipped_reason or "skipped"
         changed = change.written or rollout_result.status != "Skipped"
         with watch.stage("verify-scale-out"):
             if changed:
-                verification = verify_scale_out(credentials, before, image_ref.pinned, rollout.health_path,
-                                                rollout.health_port, rollout.timeout_seconds)
+                verification = verify_scale_out(
+                    credentials,
+                    before,
+                    image_ref.pinned,
+                    rollout.health_path,
+                    rollout.health_port,
+                    rollout.timeout_seconds,
+                )
             else:
-                verification = Verification(swept=sweep(credentials, before, image_ref.pinned),
-                                            note="nothing changed: instances swept, no probe instance started")
+                verification = Verification(
+                    swept=sweep(credentials, before, image_ref.pinned),
+                    note="nothing changed: instances swept, no probe instance started",
+                )
                 skipped["verify-scale-out"] = verification.note
     except Exception as error:
         execution_id = rollout_result.execution_id if rollout_result else getattr(error, "execution_id", None)
         if not change.written and execution_id is None:
             raise
         with watch.stage("rollback"):
-            rolled_back = rollback_release(credentials, before, execution_id,
-                                           [i.instance_id for i in instances_before], rollout.batch_number,
-                                           rollout.timeout_seconds)
+            rolled_back = rollback_release(
+                credentials,
+                before,
+                execution_id,
+                [i.instance_id for i in instances_before],
+                rollout.batch_number,
+                rollout.timeout_seconds,
+            )
         complete = rolled_back.execution_status in (None, "Success")
         result = ReleaseResult(
-            status="rolled_back" if complete else "failed", image=image_ref, config_before=before.image, config_after=before.image,
-            execution_id=execution_id, instances_before=instances_before,
-            instances_after=group_instances(credentials, group, target.container), rollback=rolled_back,
-            timings=watch.timings, skipped=skipped,
-            message=(f"release of {image_ref.pinned} failed ({error}); "
-                     + (f"rolled back: {rolled_back.message}" if complete else
-                        f"ROLLBACK INCOMPLETE, check the group: {rolled_back.message}")))
+            status="rolled_back" if complete else "failed",
+            image=image_ref,
+            config_before=before.image,
+            config_after=before.image,
+            execution_id=execution_id,
+            instances_before=instances_before,
+            instances_after=group_instances(credentials, group, target.container),
+            rollback=rolled_back,
+            timings=watch.timings,
+            skipped=skipped,
+            message=(
+                f"release of {image_ref.pinned} failed ({error}); "
+                + (
+                    f"rolled back: {rolled_back.message}"
+                    if complete
+                    else f"ROLLBACK INCOMPLETE, check the group: {rolled_back.message}"
+                )
+            ),
+        )
         _publish_report(result, group.scaling_group_name)
         raise ReleaseFailed(result) from error
 
     unchanged = (built is None or not built.built) and "publish" in skipped and not changed
     result = ReleaseResult(
-        status="unchanged" if unchanged else "released", image=image_ref, config_before=before.image,
-        config_after=change.image_after, execution_id=rollout_result.execution_id,
-        instances_before=instances_before, instances_after=verification.swept, verification=verification,
-        timings=watch.timings, skipped=skipped,
-        message=(f"{group.scaling_group_name} already runs {image_ref.pinned}; nothing changed" if unchanged else
-                 f"{group.scaling_group_name} runs {image_ref.pinned} on {len(verification.swept)} instance(s)"))
+        status="unchanged" if unchanged else "released",
+        image=image_ref,
+        config_before=before.image,
+        config_after=change.image_after,
+        execution_id=rollout_result.execution_id,
+        instances_before=instances_before,
+        instances_after=verification.swept,
+        verification=verification,
+        timings=watch.timings,
+        skipped=skipped,
+        message=(
+            f"{group.scaling_group_name} already runs {image_ref.pinned}; nothing changed"
+            if unchanged
+            else f"{group.scaling_group_name} runs {image_ref.pinned} on {len(verification.swept)} instance(s)"
+        ),
+    )
     _publish_report(result, group.scaling_group_name)
     return result
-

@@ -22,12 +22,14 @@ def render_markdown(result: ReleaseResult, group: str) -> str:
         parts.append(f"**OOS execution:** `{result.execution_id}`\n")
     parts.append("## Stages\n\n| stage | seconds | note |\n|---|---|---|\n")
     stages = dict.fromkeys([*result.timings, *result.skipped])
-    parts += [f"| {stage} | {result.timings.get(stage, 0):.1f} | {result.skipped.get(stage, '')} |\n"
-              for stage in stages]
+    parts += [
+        f"| {stage} | {result.timings.get(stage, 0):.1f} | {result.skipped.get(stage, '')} |\n" for stage in stages
+    ]
     if result.verification:
         v = result.verification
-        probe = (f"new instance `{v.probe_instance_id}` on `{v.probe_image}`, {v.probe_health}" if v.scaled_out
-                 else v.note)
+        probe = (
+            f"new instance `{v.probe_instance_id}` on `{v.probe_image}`, {v.probe_health}" if v.scaled_out else v.note
+        )
         parts.append(f"\n## Verification\n\n{len(v.swept)} InService instance(s) on the image; {probe}\n")
     if result.rollback:
         parts.append(f"\n## Rollback\n\n{result.rollback.message}\n")

@@ -1,8 +1,8 @@
 """``LocalCloud``: the whole local cloud in one object, for the CLI and as a context manager for tests.
 
-    with LocalCloud(instances="docker") as lc:
-        config = Config(access_key_id=lc.info.access_key_id, access_key_secret=lc.info.access_key_secret,
-                        endpoint=lc.info.endpoint, protocol="http", region_id=lc.info.region_id)
+with LocalCloud(instances="docker") as lc:
+    config = Config(access_key_id=lc.info.access_key_id, access_key_secret=lc.info.access_key_secret,
+                    endpoint=lc.info.endpoint, protocol="http", region_id=lc.info.region_id)
 """
 
 from __future__ import annotations
@@ -114,10 +114,19 @@ class LocalCloud:
             AccessKey(keys["sts_access_key_id"], keys["sts_access_key_secret"], keys["security_token"]),
         ]
         try:
-            registry = (Registry.start(work_dir / "registry", host=self.host) if self.registry_option == "auto"
-                        else Registry.attach(self.registry_option))
-            cloud = self.cloud = Cloud(region_id=self.region_id, access_keys=access_keys, runtime=None,
-                                       registry=registry, latencies=self.latencies, state_dir=self.state_dir)
+            registry = (
+                Registry.start(work_dir / "registry", host=self.host)
+                if self.registry_option == "auto"
+                else Registry.attach(self.registry_option)
+            )
+            cloud = self.cloud = Cloud(
+                region_id=self.region_id,
+                access_keys=access_keys,
+                runtime=None,
+                registry=registry,
+                latencies=self.latencies,
+                state_dir=self.state_dir,
+            )
             cloud.runtime = self._runtime(cloud)
             state_file = cloud.state_file()
             if state_file is not None and state_file.exists():
@@ -134,8 +143,9 @@ class LocalCloud:
             raise
         for server in (gateway, control):
             self._servers.append(server)
-            threading.Thread(target=server.serve_forever, name=f"localcloud-{type(server).__name__}",
-                             daemon=True).start()
+            threading.Thread(
+                target=server.serve_forever, name=f"localcloud-{type(server).__name__}", daemon=True
+            ).start()
         self._info = LocalCloudInfo(
             endpoint=f"{self.host}:{gateway.server_address[1]}",
             region_id=self.region_id,

@@ -14,7 +14,9 @@ MASK = "******"
 def mask_secrets(params: Any) -> Any:
     """A copy of ``params`` with every value under a secret-looking name replaced by ``******``."""
     if isinstance(params, dict):
-        return {k: (MASK if _SECRET_NAME.search(k) and v not in (None, "") else mask_secrets(v)) for k, v in params.items()}
+        return {
+            k: (MASK if _SECRET_NAME.search(k) and v not in (None, "") else mask_secrets(v)) for k, v in params.items()
+        }
     if isinstance(params, list):
         return [mask_secrets(v) for v in params]
     return params

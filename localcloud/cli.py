@@ -24,23 +24,37 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0, help="API port (0: any free port)")
     serve.add_argument("--control-port", type=int, default=0, help="control endpoint port (0: any free port)")
     serve.add_argument("--state-dir", help="keep state (and registry storage) here across restarts")
-    serve.add_argument("--instances", choices=("docker", "simulated"), default="docker",
-                       help="run ECI instances as real Docker containers, or simulate them")
-    serve.add_argument("--registry", default="auto",
-                       help="'auto' starts a docker-registry; HOST:PORT attaches to a running one")
+    serve.add_argument(
+        "--instances",
+        choices=("docker", "simulated"),
+        default="docker",
+        help="run ECI instances as real Docker containers, or simulate them",
+    )
+    serve.add_argument(
+        "--registry", default="auto", help="'auto' starts a docker-registry; HOST:PORT attaches to a running one"
+    )
     serve.add_argument("--verbose", action="store_true", help="log each request to stderr")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    cloud = LocalCloud(host=args.host, port=args.port, control_port=args.control_port, state_dir=args.state_dir,
-                       instances=args.instances, registry=args.registry)
+    cloud = LocalCloud(
+        host=args.host,
+        port=args.port,
+        control_port=args.control_port,
+        state_dir=args.state_dir,
+        instances=args.instances,
+        registry=args.registry,
+    )
     try:
         info = cloud.start()
     except Exception as exc:

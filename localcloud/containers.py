@@ -57,7 +57,9 @@ def normalize_containers(raw: Any, where: str) -> list[dict[str, Any]]:
     return [normalize_container(c, f"{where}.{i}") for i, c in enumerate(as_list(raw), start=1)]
 
 
-def apply_update(current: list[dict[str, Any]], changes: list[dict[str, Any]], update_type: str) -> list[dict[str, Any]]:
+def apply_update(
+    current: list[dict[str, Any]], changes: list[dict[str, Any]], update_type: str
+) -> list[dict[str, Any]]:
     """``RenewUpdate`` replaces the list; ``IncrementalUpdate`` merges each change into the container of the same
     Name (only the given fields change) and appends containers with new names."""
     if update_type == "RenewUpdate":

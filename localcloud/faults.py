@@ -70,11 +70,7 @@ class Faults:
         return None
 
     def api_fault(self, product: str, action: str) -> FaultRule | None:
-        return self._hit(
-            lambda r: r.kind in API_FAULTS
-            and r.action in ("*", action)
-            and r.product in ("*", product)
-        )
+        return self._hit(lambda r: r.kind in API_FAULTS and r.action in ("*", action) and r.product in ("*", product))
 
     def pull_fails(self, image: str) -> bool:
         return self._hit(lambda r: r.kind == "pull_failure" and r.image in image) is not None
@@ -83,10 +79,7 @@ class Faults:
         return self._hit(lambda r: r.kind == "crash_loop" and r.image in image) is not None
 
     def oos_child_fails(self, instance_id: str) -> bool:
-        return (
-            self._hit(lambda r: r.kind == "oos_child_failure" and r.instance_id in (None, instance_id))
-            is not None
-        )
+        return self._hit(lambda r: r.kind == "oos_child_failure" and r.instance_id in (None, instance_id)) is not None
 
     def activity_stuck(self, scaling_group_id: str) -> bool:
         return (

@@ -68,10 +68,17 @@ def load(cloud: "Cloud", scenario: Scenario) -> dict[str, Any]:
         for seed in scenario.scaling_groups:
             if seed.instances > seed.max_size or seed.min_size > seed.max_size:
                 raise ValueError(f"group {seed.name}: need min_size <= instances <= max_size")
-            group = cloud.ess.create_group(name=seed.name, region_id=cloud.region_id, min_size=seed.min_size,
-                                           max_size=seed.max_size)
-            containers = [{"Name": c.name, "Image": c.image or seed_image,
-                           "Ports": [{"Port": p, "Protocol": "TCP"} for p in c.ports]} for c in seed.containers]
+            group = cloud.ess.create_group(
+                name=seed.name, region_id=cloud.region_id, min_size=seed.min_size, max_size=seed.max_size
+            )
+            containers = [
+                {
+                    "Name": c.name,
+                    "Image": c.image or seed_image,
+                    "Ports": [{"Port": p, "Protocol": "TCP"} for p in c.ports],
+                }
+                for c in seed.containers
+            ]
             cloud.ess.create_configuration(group, name=seed.configuration_name, containers=containers, fields={})
             if seed.instances:
                 cloud.ess.seed_instances(group, seed.instances)
@@ -84,9 +91,14 @@ def _wait_in_service(cloud: "Cloud", group_ids: list[str], timeout: float) -> No
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with cloud.lock:
-            busy = [a for a in cloud.ess.activities.values() if a.group_id in group_ids and a.status_code == "InProgress"]
-            failed = [a for a in cloud.ess.activities.values() if a.group_id in group_ids
-                      and a.status_code in ("Failed", "Warning")]
+            busy = [
+                a for a in cloud.ess.activities.values() if a.group_id in group_ids and a.status_code == "InProgress"
+            ]
+            failed = [
+                a
+                for a in cloud.ess.activities.values()
+                if a.group_id in group_ids and a.status_code in ("Failed", "Warning")
+            ]
         if failed:
             raise RuntimeError(f"seeding instances failed: {failed[0].error_message}")
         if not busy:

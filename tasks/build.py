@@ -36,8 +36,13 @@ def _dockerignore(context: Path) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def cache_key(context: Path, dockerfile: str = "Dockerfile", build_args: dict[str, str] | None = None,
-              target: str | None = None, platform: str | None = None) -> str:
+def cache_key(
+    context: Path,
+    dockerfile: str = "Dockerfile",
+    build_args: dict[str, str] | None = None,
+    target: str | None = None,
+    platform: str | None = None,
+) -> str:
     digest = hashlib.sha256()
     for relative in sorted(exclude_paths(str(context), _dockerignore(context), dockerfile=dockerfile)):
         path = context / relative
@@ -63,9 +68,15 @@ def _cached_image(client: docker.DockerClient, key: str) -> str | None:
 
 
 @task(name="build")
-def build_image(context: Path, dockerfile: str = "Dockerfile", build_args: dict[str, str] | None = None,
-                target: str | None = None, platform: str | None = None, revision: str | None = None,
-                source_url: str | None = None) -> BuiltImage:
+def build_image(
+    context: Path,
+    dockerfile: str = "Dockerfile",
+    build_args: dict[str, str] | None = None,
+    target: str | None = None,
+    platform: str | None = None,
+    revision: str | None = None,
+    source_url: str | None = None,
+) -> BuiltImage:
     """Build the image unless an image with the same content key exists; stream the build log."""
     log = logger()
     started = time.monotonic()
@@ -82,9 +93,17 @@ def build_image(context: Path, dockerfile: str = "Dockerfile", build_args: dict[
         "org.opencontainers.image.source": source_url or str(context),
     }
     image_id = None
-    for chunk in client.api.build(path=str(context), dockerfile=dockerfile, buildargs=build_args or {},
-                                  target=target, platform=platform, labels=labels, rm=True, forcerm=True,
-                                  decode=True):
+    for chunk in client.api.build(
+        path=str(context),
+        dockerfile=dockerfile,
+        buildargs=build_args or {},
+        target=target,
+        platform=platform,
+        labels=labels,
+        rm=True,
+        forcerm=True,
+        decode=True,
+    ):
         if "error" in chunk or "errorDetail" in chunk:
             detail = chunk.get("errorDetail", {}).get("message") or chunk.get("error")
             raise BuildFailed(f"docker build of {context} failed: {detail}")

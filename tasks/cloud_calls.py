@@ -57,8 +57,14 @@ def call(operation: Callable[[], T], *, what: str, attempts: int = 6, base: floa
             retry_after = getattr(error, "retry_after", None)
             if retry_after:
                 delay = max(delay, retry_after / 1000)
-            log.warning("%s: transient error (%s), retry %d/%d in %.2fs", what, describe(error), attempt + 1,
-                        attempts - 1, delay)
+            log.warning(
+                "%s: transient error (%s), retry %d/%d in %.2fs",
+                what,
+                describe(error),
+                attempt + 1,
+                attempts - 1,
+                delay,
+            )
             time.sleep(delay)
     raise AssertionError("unreachable")
 

@@ -22,9 +22,11 @@ def find_group(credentials: AlibabaCloudCredentials, group: str) -> ScalingGroup
     """The group by id (``asg-…``) or name; it must be an Active ECI group with an active configuration."""
     client = credentials.get_ess_client()
     region = credentials.region_id
-    request = (ess.DescribeScalingGroupsRequest(region_id=region, scaling_group_ids=[group])
-               if group.startswith("asg-") else
-               ess.DescribeScalingGroupsRequest(region_id=region, scaling_group_name=group))
+    request = (
+        ess.DescribeScalingGroupsRequest(region_id=region, scaling_group_ids=[group])
+        if group.startswith("asg-")
+        else ess.DescribeScalingGroupsRequest(region_id=region, scaling_group_name=group)
+    )
     found = call(lambda: client.describe_scaling_groups(request), what="ess DescribeScalingGroups").body.scaling_groups
     if not found:
         raise TargetError(f"no scaling group {group!r} in region {region}: check the name or id and the region")
@@ -37,23 +39,42 @@ def find_group(credentials: AlibabaCloudCredentials, group: str) -> ScalingGroup
         raise TargetError(f"scaling group {group!r} is {g.lifecycle_state}; enable it first")
     if not g.active_scaling_configuration_id:
         raise TargetError(f"scaling group {group!r} has no active scaling configuration")
-    return ScalingGroupRef(scaling_group_id=g.scaling_group_id, scaling_group_name=g.scaling_group_name,
-                           region_id=region, active_scaling_configuration_id=g.active_scaling_configuration_id,
-                           min_size=g.min_size, max_size=g.max_size,
-                           suspended_processes=list(g.suspended_processes or []))
+    return ScalingGroupRef(
+        scaling_group_id=g.scaling_group_id,
+        scaling_group_name=g.scaling_group_name,
+        region_id=region,
+        active_scaling_configuration_id=g.active_scaling_configuration_id,
+        min_size=g.min_size,
+        max_size=g.max_size,
+        suspended_processes=list(g.suspended_processes or []),
+    )
 
 
-def group_instances(credentials: AlibabaCloudCredentials, group: ScalingGroupRef, container_name: str,
-                    states: tuple[str, ...] = ("InService",), instance_ids: list[str] | None = None,
-                    ) -> list[InstanceState]:
+def group_instances(
+    credentials: AlibabaCloudCredentials,
+    group: ScalingGroupRef,
+    container_name: str,
+    states: tuple[str, ...] = ("InService",),
+    instance_ids: list[str] | None = None,
+) -> list[InstanceState]:
     """Instances of the group in ``states`` with the image their ``container_name`` container runs."""
     client = credentials.get_ess_client()
     members = []
     page = 1
     while True:
-        body = call(lambda: client.describe_scaling_instances(ess.DescribeScalingInstancesRequest(
-            region_id=group.region_id, scaling_group_id=group.scaling_group_id, lifecycle_states=list(states),
-            instance_ids=instance_ids, page_number=page, page_size=100)), what="ess DescribeScalingInstances").body
+        body = call(
+            lambda: client.describe_scaling_instances(
+                ess.DescribeScalingInstancesRequest(
+                    region_id=group.region_id,
+                    scaling_group_id=group.scaling_group_id,
+                    lifecycle_states=list(states),
+                    instance_ids=instance_ids,
+                    page_number=page,
+                    page_size=100,
+                )
+            ),
+            what="ess DescribeScalingInstances",
+        ).body
         members += body.scaling_instances
         if len(members) >= (body.total_count or 0) or not body.scaling_instances:
             break
@@ -63,10 +84,15 @@ def group_instances(credentials: AlibabaCloudCredentials, group: ScalingGroupRef
     for member in members:
         detail = details.get(member.instance_id)
         container = next((c for c in (detail.containers if detail else []) if c.name == container_name), None)
-        result.append(InstanceState(
-            instance_id=member.instance_id, lifecycle_state=member.lifecycle_state,
-            status=detail.status if detail else "Unknown", ip=detail.intranet_ip if detail else "",
-            image=container.image if container else None))
+        result.append(
+            InstanceState(
+                instance_id=member.instance_id,
+                lifecycle_state=member.lifecycle_state,
+                status=detail.status if detail else "Unknown",
+                ip=detail.intranet_ip if detail else "",
+                image=container.image if container else None,
+            )
+        )
     return result
 
 
@@ -75,10 +101,15 @@ def container_groups(credentials: AlibabaCloudCredentials, ids: list[str]) -> di
     client = credentials.get_eci_client()
     found = {}
     for start in range(0, len(ids), 20):
-        chunk = ids[start:start + 20]
-        body = call(lambda: client.describe_container_groups(eci.DescribeContainerGroupsRequest(
-            region_id=credentials.region_id, container_group_ids=json.dumps(chunk), limit=20)),
-            what="eci DescribeContainerGroups").body
+        chunk = ids[start : start + 20]
+        body = call(
+            lambda: client.describe_container_groups(
+                eci.DescribeContainerGroupsRequest(
+                    region_id=credentials.region_id, container_group_ids=json.dumps(chunk), limit=20
+                )
+            ),
+            what="eci DescribeContainerGroups",
+        ).body
         found.update({g.container_group_id: g for g in body.container_groups})
     return found
 
@@ -88,9 +119,14 @@ def wait_for_activity(credentials: AlibabaCloudCredentials, activity_id: str, ti
     client = credentials.get_ess_client()
 
     def finished():
-        body = call(lambda: client.describe_scaling_activities(ess.DescribeScalingActivitiesRequest(
-            region_id=credentials.region_id, scaling_activity_ids=[activity_id])),
-            what="ess DescribeScalingActivities").body
+        body = call(
+            lambda: client.describe_scaling_activities(
+                ess.DescribeScalingActivitiesRequest(
+                    region_id=credentials.region_id, scaling_activity_ids=[activity_id]
+                )
+            ),
+            what="ess DescribeScalingActivities",
+        ).body
         activity = body.scaling_activities[0] if body.scaling_activities else None
         return activity if activity is not None and activity.status_code != "InProgress" else None
 

@@ -19,8 +19,16 @@ TEMPLATE = "ACS-ESS-RollingUpdateByUpdateContainerGroup"
 TERMINAL = ("Success", "Failed", "Cancelled")
 
 
-def start_execution(credentials: AlibabaCloudCredentials, snapshot: ConfigSnapshot, *, invoke_type: str,
-                    image: str, batch_number: int, batch_pause: str, source_execution_id: str = "") -> str:
+def start_execution(
+    credentials: AlibabaCloudCredentials,
+    snapshot: ConfigSnapshot,
+    *,
+    invoke_type: str,
+    image: str,
+    batch_number: int,
+    batch_pause: str,
+    source_execution_id: str = "",
+) -> str:
     parameters = {
         "invokeType": invoke_type,
         "scalingGroupId": snapshot.group.scaling_group_id,
@@ -35,10 +43,18 @@ def start_execution(credentials: AlibabaCloudCredentials, snapshot: ConfigSnapsh
         "sourceExecutionId": source_execution_id,
     }
     client = credentials.get_oos_client()
-    body = call(lambda: client.start_execution(oos.StartExecutionRequest(
-        region_id=credentials.region_id, template_name=TEMPLATE, parameters=json.dumps(parameters),
-        mode="Automatic", description=f"eci-release {invoke_type} {snapshot.group.scaling_group_name}")),
-        what="oos StartExecution").body
+    body = call(
+        lambda: client.start_execution(
+            oos.StartExecutionRequest(
+                region_id=credentials.region_id,
+                template_name=TEMPLATE,
+                parameters=json.dumps(parameters),
+                mode="Automatic",
+                description=f"eci-release {invoke_type} {snapshot.group.scaling_group_name}",
+            )
+        ),
+        what="oos StartExecution",
+    ).body
     return body.execution.execution_id
 
 
@@ -47,17 +63,28 @@ def child_statuses(credentials: AlibabaCloudCredentials, execution_id: str) -> l
     client = credentials.get_oos_client()
     statuses, token = [], None
     while True:
-        body = call(lambda: client.list_executions(oos.ListExecutionsRequest(
-            region_id=credentials.region_id, parent_execution_id=execution_id, max_results=100, next_token=token)),
-            what="oos ListExecutions").body
+        body = call(
+            lambda: client.list_executions(
+                oos.ListExecutionsRequest(
+                    region_id=credentials.region_id, parent_execution_id=execution_id, max_results=100, next_token=token
+                )
+            ),
+            what="oos ListExecutions",
+        ).body
         statuses += [e.status for e in body.executions]
         token = body.next_token
         if not token:
             return statuses
 
 
-def follow(credentials: AlibabaCloudCredentials, execution_id: str, *, batch_number: int, timeout: float,
-           on_progress: Callable[[int, int], None] | None = None):
+def follow(
+    credentials: AlibabaCloudCredentials,
+    execution_id: str,
+    *,
+    batch_number: int,
+    timeout: float,
+    on_progress: Callable[[int, int], None] | None = None,
+):
     """Poll the execution until it ends; report (finished children, all children) as they change and log each
     batch as it completes. Returns the final ListExecutions entry."""
     log = logger()
@@ -65,21 +92,30 @@ def follow(credentials: AlibabaCloudCredentials, execution_id: str, *, batch_num
     seen = {"done": -1, "waiting": False}
 
     def finished():
-        execution = call(lambda: client.list_executions(oos.ListExecutionsRequest(
-            region_id=credentials.region_id, execution_id=execution_id)), what="oos ListExecutions").body.executions[0]
+        execution = call(
+            lambda: client.list_executions(
+                oos.ListExecutionsRequest(region_id=credentials.region_id, execution_id=execution_id)
+            ),
+            what="oos ListExecutions",
+        ).body.executions[0]
         statuses = child_statuses(credentials, execution_id)
         done = sum(1 for s in statuses if s in TERMINAL)
         if done != seen["done"]:
             seen["done"] = done
             if statuses:
                 per_batch = max(1, math.ceil(len(statuses) / batch_number))
-                log.info("rolling-update: %d/%d instances updated (batch %d)", done, len(statuses),
-                         math.ceil(done / per_batch) if done else 0)
+                log.info(
+                    "rolling-update: %d/%d instances updated (batch %d)",
+                    done,
+                    len(statuses),
+                    math.ceil(done / per_batch) if done else 0,
+                )
             if on_progress:
                 on_progress(done, len(statuses))
         if execution.status == "Waiting" and not seen["waiting"]:
-            log.warning("rolling-update: %s is paused between batches; approve it with OOS NotifyExecution",
-                        execution_id)
+            log.warning(
+                "rolling-update: %s is paused between batches; approve it with OOS NotifyExecution", execution_id
+            )
         seen["waiting"] = execution.status == "Waiting"
         return execution if execution.status in TERMINAL else None
 

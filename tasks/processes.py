@@ -18,21 +18,39 @@ def resume_processes(credentials: AlibabaCloudCredentials, group: ScalingGroupRe
     to_resume = [p for p in current if p in TEMPLATE_PROCESSES and p not in group.suspended_processes]
     if to_resume:
         client = credentials.get_ess_client()
-        call(lambda: client.resume_processes(ess.ResumeProcessesRequest(
-            region_id=group.region_id, scaling_group_id=group.scaling_group_id, processes=to_resume)),
-            what="ess ResumeProcesses")
+        call(
+            lambda: client.resume_processes(
+                ess.ResumeProcessesRequest(
+                    region_id=group.region_id, scaling_group_id=group.scaling_group_id, processes=to_resume
+                )
+            ),
+            what="ess ResumeProcesses",
+        )
     return to_resume
 
 
 def exit_standby(credentials: AlibabaCloudCredentials, group: ScalingGroupRef, instance_ids: list[str]) -> list[str]:
     """Return to service the given instances that a failed or rolled-back update left in Standby."""
     client = credentials.get_ess_client()
-    body = call(lambda: client.describe_scaling_instances(ess.DescribeScalingInstancesRequest(
-        region_id=group.region_id, scaling_group_id=group.scaling_group_id, lifecycle_states=["Standby"],
-        page_size=100)), what="ess DescribeScalingInstances").body
+    body = call(
+        lambda: client.describe_scaling_instances(
+            ess.DescribeScalingInstancesRequest(
+                region_id=group.region_id,
+                scaling_group_id=group.scaling_group_id,
+                lifecycle_states=["Standby"],
+                page_size=100,
+            )
+        ),
+        what="ess DescribeScalingInstances",
+    ).body
     stranded = [i.instance_id for i in body.scaling_instances if i.instance_id in instance_ids]
     if stranded:
-        call(lambda: client.exit_standby(ess.ExitStandbyRequest(
-            region_id=group.region_id, scaling_group_id=group.scaling_group_id, instance_ids=stranded)),
-            what="ess ExitStandby")
+        call(
+            lambda: client.exit_standby(
+                ess.ExitStandbyRequest(
+                    region_id=group.region_id, scaling_group_id=group.scaling_group_id, instance_ids=stranded
+                )
+            ),
+            what="ess ExitStandby",
+        )
     return stranded

@@ -53,21 +53,32 @@ def confirm_tag(registry: AcrRegistry, credentials: AlibabaCloudCredentials | No
     if registry.edition != "enterprise" or not registry.instance_id or credentials is None:
         return None
     client = credentials.get_cr_client()
-    repository = call(lambda: client.get_repository(cr.GetRepositoryRequest(
-        instance_id=registry.instance_id, repo_namespace_name=registry.namespace, repo_name=registry.repository)),
-        what="cr GetRepository").body
+    repository = call(
+        lambda: client.get_repository(
+            cr.GetRepositoryRequest(
+                instance_id=registry.instance_id, repo_namespace_name=registry.namespace, repo_name=registry.repository
+            )
+        ),
+        what="cr GetRepository",
+    ).body
     if not repository.repo_id:
-        raise PublishFailed(f"ACR has no repository {registry.namespace}/{registry.repository} in instance "
-                            f"{registry.instance_id}")
-    tag_info = call(lambda: client.get_repo_tag(cr.GetRepoTagRequest(
-        instance_id=registry.instance_id, repo_id=repository.repo_id, tag=tag)), what="cr GetRepoTag").body
+        raise PublishFailed(
+            f"ACR has no repository {registry.namespace}/{registry.repository} in instance {registry.instance_id}"
+        )
+    tag_info = call(
+        lambda: client.get_repo_tag(
+            cr.GetRepoTagRequest(instance_id=registry.instance_id, repo_id=repository.repo_id, tag=tag)
+        ),
+        what="cr GetRepoTag",
+    ).body
     # ACR shows digests as bare hex (no "sha256:").
     return f"sha256:{tag_info.digest.removeprefix('sha256:')}" if tag_info.digest else None
 
 
 @task(name="publish")
-def publish_image(built: BuiltImage, registry: AcrRegistry, credentials: AlibabaCloudCredentials | None,
-                  tag: str) -> PublishedImage:
+def publish_image(
+    built: BuiltImage, registry: AcrRegistry, credentials: AlibabaCloudCredentials | None, tag: str
+) -> PublishedImage:
     log = logger()
     client = docker.from_env()
     repository = registry.image_repository
@@ -76,8 +87,12 @@ def publish_image(built: BuiltImage, registry: AcrRegistry, credentials: Alibaba
     known = _pushed_digest(image, repository)
     if known and registry_digest(client, f"{repository}:{tag}", login) == known:
         log.info("publish: %s:%s already serves %s, nothing to push", repository, tag, known)
-        return PublishedImage(image=ImageRef(registry=registry.host, repository=f"{registry.namespace}/"
-                                             f"{registry.repository}", tag=tag, digest=known), pushed=False)
+        return PublishedImage(
+            image=ImageRef(
+                registry=registry.host, repository=f"{registry.namespace}/{registry.repository}", tag=tag, digest=known
+            ),
+            pushed=False,
+        )
     image.tag(repository, tag)
     digest = None
     for line in client.api.push(repository, tag=tag, stream=True, decode=True, auth_config=_auth(login)):
@@ -91,13 +106,18 @@ def publish_image(built: BuiltImage, registry: AcrRegistry, credentials: Alibaba
     if confirmed is not None and confirmed != digest:
         raise PublishFailed(f"pushed {digest} but ACR reports {confirmed} for tag {tag}")
     log.info("publish: pushed %s:%s as %s", repository, tag, digest)
-    return PublishedImage(image=ImageRef(registry=registry.host, repository=f"{registry.namespace}/"
-                                         f"{registry.repository}", tag=tag, digest=digest), pushed=True)
+    return PublishedImage(
+        image=ImageRef(
+            registry=registry.host, repository=f"{registry.namespace}/{registry.repository}", tag=tag, digest=digest
+        ),
+        pushed=True,
+    )
 
 
 @task(name="resolve-existing-image")
-def resolve_existing_image(registry: AcrRegistry, credentials: AlibabaCloudCredentials | None,
-                           reference: str) -> ImageRef:
+def resolve_existing_image(
+    registry: AcrRegistry, credentials: AlibabaCloudCredentials | None, reference: str
+) -> ImageRef:
     """An image that is already in the registry, given as a tag or a ``sha256:`` digest, pinned by digest."""
     client = docker.from_env()
     login = registry.get_login(credentials)

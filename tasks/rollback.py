@@ -18,17 +18,28 @@ from tasks.scaling_config import restore
 
 
 @task(name="rollback")
-def rollback_release(credentials: AlibabaCloudCredentials, snapshot: ConfigSnapshot, execution_id: str | None,
-                     touched_instances: list[str], batch_number: int, timeout: float = 1800) -> RollbackResult:
+def rollback_release(
+    credentials: AlibabaCloudCredentials,
+    snapshot: ConfigSnapshot,
+    execution_id: str | None,
+    touched_instances: list[str],
+    batch_number: int,
+    timeout: float = 1800,
+) -> RollbackResult:
     log = logger()
     restore(credentials, snapshot)
-    log.warning("rollback: scaling configuration %s restored to %s", snapshot.scaling_configuration_id,
-                snapshot.image)
+    log.warning("rollback: scaling configuration %s restored to %s", snapshot.scaling_configuration_id, snapshot.image)
     rollback_execution = status = None
     if execution_id:
-        rollback_execution = start_execution(credentials, snapshot, invoke_type="rollback", image=snapshot.image,
-                                             batch_number=batch_number, batch_pause="Automatic",
-                                             source_execution_id=execution_id)
+        rollback_execution = start_execution(
+            credentials,
+            snapshot,
+            invoke_type="rollback",
+            image=snapshot.image,
+            batch_number=batch_number,
+            batch_pause="Automatic",
+            source_execution_id=execution_id,
+        )
         status = follow(credentials, rollback_execution, batch_number=batch_number, timeout=timeout).status
         log.warning("rollback: OOS rollback execution %s ended %s", rollback_execution, status)
     resumed = resume_processes(credentials, snapshot.group)
@@ -40,5 +51,10 @@ def rollback_release(credentials: AlibabaCloudCredentials, snapshot: ConfigSnaps
         parts.append(f"scaling processes resumed: {', '.join(resumed)}")
     if returned:
         parts.append(f"returned from Standby: {', '.join(returned)}")
-    return RollbackResult(configuration_restored=True, execution_id=rollback_execution, execution_status=status,
-                          processes_resumed=resumed, message="; ".join(parts))
+    return RollbackResult(
+        configuration_restored=True,
+        execution_id=rollback_execution,
+        execution_status=status,
+        processes_resumed=resumed,
+        message="; ".join(parts),
+    )

@@ -25,8 +25,14 @@ class RolloutFailed(RuntimeError):
 
 
 @task(name="rolling-update")
-def rolling_update(credentials: AlibabaCloudCredentials, snapshot: ConfigSnapshot, image: str, batch_number: int,
-                   batch_pause: str, timeout: float = 1800) -> RolloutResult:
+def rolling_update(
+    credentials: AlibabaCloudCredentials,
+    snapshot: ConfigSnapshot,
+    image: str,
+    batch_number: int,
+    batch_pause: str,
+    timeout: float = 1800,
+) -> RolloutResult:
     log = logger()
     instances = group_instances(credentials, snapshot.group, snapshot.container_name)
     if not instances:
@@ -34,29 +40,41 @@ def rolling_update(credentials: AlibabaCloudCredentials, snapshot: ConfigSnapsho
     stale = [i.instance_id for i in instances if i.image != image]
     if not stale:
         return RolloutResult(status="Skipped", skipped_reason=f"all {len(instances)} instances already run {image}")
-    execution_id = start_execution(credentials, snapshot, invoke_type="invoke", image=image,
-                                   batch_number=batch_number, batch_pause=batch_pause)
-    log.info("rolling-update: OOS execution %s updates %d instance(s) in %d batch(es)", execution_id,
-             len(instances), min(batch_number, len(instances)))
+    execution_id = start_execution(
+        credentials, snapshot, invoke_type="invoke", image=image, batch_number=batch_number, batch_pause=batch_pause
+    )
+    log.info(
+        "rolling-update: OOS execution %s updates %d instance(s) in %d batch(es)",
+        execution_id,
+        len(instances),
+        min(batch_number, len(instances)),
+    )
     artifact_id = create_progress_artifact(
-        progress=0.0, key=f"rollout-{snapshot.group.scaling_group_id}",
-        description=f"OOS {execution_id}: instances updated in {snapshot.group.scaling_group_name}")
+        progress=0.0,
+        key=f"rollout-{snapshot.group.scaling_group_id}",
+        description=f"OOS {execution_id}: instances updated in {snapshot.group.scaling_group_name}",
+    )
 
     def report(done: int, total: int) -> None:
         update_progress_artifact(artifact_id, progress=100.0 * done / total if total else 0.0)
 
     try:
-        execution = follow(credentials, execution_id, batch_number=batch_number, timeout=timeout,
-                           on_progress=report)
+        execution = follow(credentials, execution_id, batch_number=batch_number, timeout=timeout, on_progress=report)
     finally:
         resumed = resume_processes(credentials, snapshot.group)
         if resumed:
             log.info("rolling-update: resumed scaling processes %s", resumed)
     updated = [i.instance_id for i in instances]
     if execution.status != "Success":
-        raise RolloutFailed(f"OOS execution {execution_id} ended {execution.status}: "
-                            f"{execution.status_message or 'no message'}", execution_id)
+        raise RolloutFailed(
+            f"OOS execution {execution_id} ended {execution.status}: {execution.status_message or 'no message'}",
+            execution_id,
+        )
     statuses = child_statuses(credentials, execution_id)
-    return RolloutResult(execution_id=execution_id, status="Success", batches=min(batch_number, len(instances)),
-                         updated_instances=updated,
-                         message=f"{len(statuses)} instance(s) updated by OOS execution {execution_id}")
+    return RolloutResult(
+        execution_id=execution_id,
+        status="Success",
+        batches=min(batch_number, len(instances)),
+        updated_instances=updated,
+        message=f"{len(statuses)} instance(s) updated by OOS execution {execution_id}",
+    )

@@ -44,8 +44,9 @@ def check_health(ip: str, port: int, path: str, timeout: float) -> str:
 
 def sweep(credentials: AlibabaCloudCredentials, snapshot: ConfigSnapshot, image: str) -> list[InstanceState]:
     instances = group_instances(credentials, snapshot.group, snapshot.container_name)
-    wrong = [f"{i.instance_id} runs {i.image} ({i.status})" for i in instances
-             if i.image != image or i.status != "Running"]
+    wrong = [
+        f"{i.instance_id} runs {i.image} ({i.status})" for i in instances if i.image != image or i.status != "Running"
+    ]
     if wrong:
         raise VerificationFailed(f"not every InService instance runs {image}: {'; '.join(wrong)}")
     return instances
@@ -62,40 +63,60 @@ def health_port(snapshot: ConfigSnapshot, port: int | None) -> int:
 
 
 @task(name="verify-scale-out")
-def verify_scale_out(credentials: AlibabaCloudCredentials, snapshot: ConfigSnapshot, image: str,
-                     health_path: str = "/", port: int | None = None, timeout: float = 600) -> Verification:
+def verify_scale_out(
+    credentials: AlibabaCloudCredentials,
+    snapshot: ConfigSnapshot,
+    image: str,
+    health_path: str = "/",
+    port: int | None = None,
+    timeout: float = 600,
+) -> Verification:
     log = logger()
     swept = sweep(credentials, snapshot, image)
     log.info("verify-scale-out: all %d InService instance(s) run %s", len(swept), image)
     group = snapshot.group
-    members = group_instances(credentials, group, snapshot.container_name,
-                              states=("InService", "Pending", "Standby", "Protected", "Removing"))
+    members = group_instances(
+        credentials, group, snapshot.container_name, states=("InService", "Pending", "Standby", "Protected", "Removing")
+    )
     if len(members) >= group.max_size:
-        note = (f"the group is at MaxSize {group.max_size}: no probe instance was started, only the sweep "
-                "was verified")
+        note = f"the group is at MaxSize {group.max_size}: no probe instance was started, only the sweep was verified"
         log.warning("verify-scale-out: %s", note)
         return Verification(swept=swept, note=note)
     client = credentials.get_ess_client()
-    started = call(lambda: client.scale_with_adjustment(ess.ScaleWithAdjustmentRequest(
-        scaling_group_id=group.scaling_group_id, adjustment_type="QuantityChangeInCapacity", adjustment_value=1)),
-        what="ess ScaleWithAdjustment").body
+    started = call(
+        lambda: client.scale_with_adjustment(
+            ess.ScaleWithAdjustmentRequest(
+                scaling_group_id=group.scaling_group_id, adjustment_type="QuantityChangeInCapacity", adjustment_value=1
+            )
+        ),
+        what="ess ScaleWithAdjustment",
+    ).body
     activity = wait_for_activity(credentials, started.scaling_activity_id, timeout)
     probe_ids = list(activity.created_instances or [])
     try:
         if activity.status_code != "Successful" or len(probe_ids) != 1:
-            raise VerificationFailed(f"scale-out activity {activity.scaling_activity_id} ended "
-                                     f"{activity.status_code}: {activity.status_message}")
+            raise VerificationFailed(
+                f"scale-out activity {activity.scaling_activity_id} ended "
+                f"{activity.status_code}: {activity.status_message}"
+            )
         [probe] = group_instances(credentials, group, snapshot.container_name, instance_ids=probe_ids)
         if probe.image != image or probe.status != "Running":
-            raise VerificationFailed(f"new instance {probe.instance_id} runs {probe.image} ({probe.status}), "
-                                     f"not {image}")
+            raise VerificationFailed(
+                f"new instance {probe.instance_id} runs {probe.image} ({probe.status}), not {image}"
+            )
         health = check_health(probe.ip, health_port(snapshot, port), health_path, timeout=min(timeout, 60))
         log.info("verify-scale-out: new instance %s runs %s and answers %s", probe.instance_id, image, health)
     finally:
         for probe_id in probe_ids:
-            removed = call(lambda: client.remove_instances(ess.RemoveInstancesRequest(
-                region_id=group.region_id, scaling_group_id=group.scaling_group_id, instance_ids=[probe_id])),
-                what="ess RemoveInstances").body
+            removed = call(
+                lambda: client.remove_instances(
+                    ess.RemoveInstancesRequest(
+                        region_id=group.region_id, scaling_group_id=group.scaling_group_id, instance_ids=[probe_id]
+                    )
+                ),
+                what="ess RemoveInstances",
+            ).body
             wait_for_activity(credentials, removed.scaling_activity_id, timeout)
-    return Verification(swept=swept, probe_instance_id=probe.instance_id, probe_image=probe.image,
-                        probe_health=health, scaled_out=True)
+    return Verification(
+        swept=swept, probe_instance_id=probe.instance_id, probe_image=probe.image, probe_health=health, scaled_out=True
+    )

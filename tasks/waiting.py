@@ -12,8 +12,15 @@ class WaitTimeout(TimeoutError):
     pass
 
 
-def poll(probe: Callable[[], T | None], *, what: str, timeout: float, first: float = 0.2, cap: float = 5.0,
-         factor: float = 1.5) -> T:
+def poll(
+    probe: Callable[[], T | None],
+    *,
+    what: str,
+    timeout: float,
+    first: float = 0.2,
+    cap: float = 5.0,
+    factor: float = 1.5,
+) -> T:
     """Call ``probe`` until it returns something other than None; back off from ``first`` up to ``cap``."""
     deadline = time.monotonic() + timeout
     delay = first

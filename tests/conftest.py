@@ -13,8 +13,16 @@ from tests.support.requirements import require_docker
 from tests.support.sdk import SdkClients
 
 # Fast but not instant: every state (Pending, Updating, ...) is still observable for a moment.
-TEST_LATENCIES = Latencies(instance_schedule=0.1, image_pull=0.0, container_start=0.0, stay_up=0.3,
-                           instance_release=0.05, activity_overhead=0.05, oos_wait_delay=0.1, oos_task_overhead=0.0)
+TEST_LATENCIES = Latencies(
+    instance_schedule=0.1,
+    image_pull=0.0,
+    container_start=0.0,
+    stay_up=0.3,
+    instance_release=0.05,
+    activity_overhead=0.05,
+    oos_wait_delay=0.1,
+    oos_task_overhead=0.0,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)

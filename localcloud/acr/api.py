@@ -52,7 +52,8 @@ def render_instance(instance: AcrInstance) -> dict[str, Any]:
 def list_instance(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
     name, status = req.str("InstanceName"), req.str("InstanceStatus")
     instances = [
-        i for i in sorted(cloud.acr.instances.values(), key=lambda i: i.created_ms)
+        i
+        for i in sorted(cloud.acr.instances.values(), key=lambda i: i.created_ms)
         if name in (None, i.name) and status in (None, i.status)
     ]
     page, paging = _page(instances, req)
@@ -115,12 +116,12 @@ def render_namespace(namespace: AcrNamespace) -> dict[str, Any]:
 def list_namespace(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
     name, status = req.str("NamespaceName"), req.str("NamespaceStatus")
     namespaces = [
-        n for n in cloud.acr.namespaces_of(req.str("InstanceId", required=True))
+        n
+        for n in cloud.acr.namespaces_of(req.str("InstanceId", required=True))
         if name in (None, n.name) and status in (None, n.status)
     ]
     page, paging = _page(namespaces, req)
-    return {**SUCCESS, "Namespaces": [render_namespace(n) for n in page], "TotalCount": str(len(namespaces)),
-            **paging}
+    return {**SUCCESS, "Namespaces": [render_namespace(n) for n in page], "TotalCount": str(len(namespaces)), **paging}
 
 
 @CR.action("GetNamespace")
@@ -171,12 +172,17 @@ def list_repository(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
     name, namespace = req.str("RepoName"), req.str("RepoNamespaceName")
     status = req.str("RepoStatus", default="NORMAL")
     repositories = [
-        r for r in cloud.acr.repositories_of(req.str("InstanceId", required=True))
+        r
+        for r in cloud.acr.repositories_of(req.str("InstanceId", required=True))
         if name in (None, r.name) and namespace in (None, r.namespace) and status in ("ALL", r.status)
     ]
     page, paging = _page(repositories, req)
-    return {**SUCCESS, "Repositories": [render_repository(r) for r in page], "TotalCount": str(len(repositories)),
-            **paging}
+    return {
+        **SUCCESS,
+        "Repositories": [render_repository(r) for r in page],
+        "TotalCount": str(len(repositories)),
+        **paging,
+    }
 
 
 def _repository(cloud: Cloud, req: ApiRequest) -> AcrRepository:

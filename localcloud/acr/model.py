@@ -124,8 +124,12 @@ class AcrModel:
 
     def registry(self) -> "Registry":
         if self.cloud.registry is None:
-            raise ApiError(500, "SystemError", "localcloud runs without a registry, so ACR cannot serve images; "
-                                               "start localcloud with a registry (--registry auto).")
+            raise ApiError(
+                500,
+                "SystemError",
+                "localcloud runs without a registry, so ACR cannot serve images; "
+                "start localcloud with a registry (--registry auto).",
+            )
         return self.cloud.registry
 
     def issue_token(self, instance_id: str, hours: int) -> "TemporaryLogin":
@@ -144,8 +148,10 @@ class AcrModel:
         if name is None and namespace_id is None:
             raise invalid_parameter("NamespaceName", "Give NamespaceName or NamespaceId.")
         for namespace in self.namespaces.values():
-            if namespace.instance_id == instance_id and namespace_id in (None, namespace.namespace_id) and (
-                name in (None, namespace.name)
+            if (
+                namespace.instance_id == instance_id
+                and namespace_id in (None, namespace.namespace_id)
+                and (name in (None, namespace.name))
             ):
                 return namespace
         raise not_found(
@@ -167,10 +173,14 @@ class AcrModel:
         taken = next((n for n in self.namespaces.values() if n.name == name), None)
         if taken is not None:
             where = "this instance" if taken.instance_id == instance_id else f"instance {taken.instance_id}"
-            raise ApiError(400, "NAMESPACE_ALREADY_EXIST", f"The namespace {name!r} already exists in {where} "
-                                                           f"(localcloud's instances share one registry).")
-        namespace = AcrNamespace(new_id("crn", 16), instance_id, name, auto_create_repo, default_repo_type,
-                                 default_repo_configuration)
+            raise ApiError(
+                400,
+                "NAMESPACE_ALREADY_EXIST",
+                f"The namespace {name!r} already exists in {where} (localcloud's instances share one registry).",
+            )
+        namespace = AcrNamespace(
+            new_id("crn", 16), instance_id, name, auto_create_repo, default_repo_type, default_repo_configuration
+        )
         self.namespaces[namespace.namespace_id] = namespace
         return namespace
 
@@ -230,14 +240,21 @@ class AcrModel:
         _check_repo_type("RepoType", repo_type)
         if self._find_repository(instance_id, namespace, name) is not None:
             raise ApiError(400, "REPO_ALREADY_EXIST", f"The repository {namespace}/{name} already exists.")
-        repository = AcrRepository(new_id("crr", 16), instance_id, namespace, name, repo_type, summary, detail,
-                                   tag_immutability, build_type)
+        repository = AcrRepository(
+            new_id("crr", 16), instance_id, namespace, name, repo_type, summary, detail, tag_immutability, build_type
+        )
         self.repositories[repository.repo_id] = repository
         return repository
 
     def _find_repository(self, instance_id: str, namespace: str, name: str) -> AcrRepository | None:
-        return next((r for r in self.repositories.values()
-                     if r.instance_id == instance_id and r.namespace == namespace and r.name == name), None)
+        return next(
+            (
+                r
+                for r in self.repositories.values()
+                if r.instance_id == instance_id and r.namespace == namespace and r.name == name
+            ),
+            None,
+        )
 
     def _adopt_pushed_repositories(self, instance_id: str) -> None:
         """Create the repositories that pushes made under this instance's AutoCreateRepo namespaces."""
@@ -252,8 +269,9 @@ class AcrModel:
             if namespace is None or "/" in repo_name or not repo_name:
                 continue
             if self._find_repository(instance_id, namespace_name, repo_name) is None:
-                self.create_repository(instance_id, namespace_name, repo_name, repo_type=namespace.default_repo_type,
-                                       build_type="AUTO")
+                self.create_repository(
+                    instance_id, namespace_name, repo_name, repo_type=namespace.default_repo_type, build_type="AUTO"
+                )
                 self.cloud.changed()
 
     # -- tags ------------------------------------------------------------------------------------------------
@@ -295,8 +313,7 @@ def _check_name(parameter: str, name: str, shortest: int, longest: int) -> None:
     if not (shortest <= len(name) <= longest and _NAME.match(name)):
         raise invalid_parameter(
             parameter,
-            f"Use {shortest} to {longest} lowercase letters, digits and the separators - _ . "
-            f"(not first or last).",
+            f"Use {shortest} to {longest} lowercase letters, digits and the separators - _ . (not first or last).",
         )
 
 

@@ -76,7 +76,8 @@ def describe_container_groups(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
     status = req.str("Status")
     name = req.str("ContainerGroupName")
     groups = [
-        g for g in cloud.eci.groups.values()
+        g
+        for g in cloud.eci.groups.values()
         if g.region_id == region
         and (ids is None or g.id in ids)
         and (status is None or g.status == status)
@@ -112,8 +113,11 @@ def describe_container_group_events(cloud: Cloud, req: ApiRequest) -> dict[str, 
         {
             "ContainerGroupId": g.id,
             "Events": [
-                {**e, "Metadata": {"Name": g.name, "Namespace": "default"},
-                 "involvedObject": {"Kind": "Pod", "Name": g.name, "Uid": g.id}}
+                {
+                    **e,
+                    "Metadata": {"Name": g.name, "Namespace": "default"},
+                    "involvedObject": {"Kind": "Pod", "Name": g.name, "Uid": g.id},
+                }
                 for e in g.events
             ],
         }

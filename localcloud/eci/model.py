@@ -64,12 +64,26 @@ class EciModel:
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
-    def create(self, *, name: str, region_id: str, zone_id: str, containers: list[dict[str, Any]],
-               cpu: float, memory: float, restart_policy: str) -> ContainerGroup:
+    def create(
+        self,
+        *,
+        name: str,
+        region_id: str,
+        zone_id: str,
+        containers: list[dict[str, Any]],
+        cpu: float,
+        memory: float,
+        restart_policy: str,
+    ) -> ContainerGroup:
         """Create a Pending group and start bringing it up in the background."""
         group = ContainerGroup(
-            id=new_id("eci"), name=name, region_id=region_id, zone_id=zone_id,
-            containers=[self._waiting(c) for c in containers], cpu=cpu, memory=memory,
+            id=new_id("eci"),
+            name=name,
+            region_id=region_id,
+            zone_id=zone_id,
+            containers=[self._waiting(c) for c in containers],
+            cpu=cpu,
+            memory=memory,
             restart_policy=restart_policy,
         )
         self.groups[group.id] = group
@@ -85,7 +99,8 @@ class EciModel:
             raise ApiError(
                 403,
                 "IncorrectStatus",
-                f"The container group {group_id} is {group.status}; only Pending, Running or Failed groups can be updated.",
+                f"The container group {group_id} is {group.status}; "
+                "only Pending, Running or Failed groups can be updated.",
             )
         group.containers = [self._waiting(c) for c in apply_update(group.containers, changes, update_type)]
         group.status = "Updating"
@@ -131,8 +146,7 @@ class EciModel:
             old = group.handle()
             self._event(group, "Normal", "Pulling", "Pulling images: " + ", ".join(s.image for s in specs))
         try:
-            handle = (self.cloud.runtime.replace(old, specs) if old.ip
-                      else self.cloud.runtime.launch(group_id, specs))
+            handle = self.cloud.runtime.replace(old, specs) if old.ip else self.cloud.runtime.launch(group_id, specs)
         except RuntimeFailure as failure:
             self._fail(group_id, generation, failure)
             return
@@ -163,8 +177,9 @@ class EciModel:
             group.status = "Failed"
             group.failed_at = time.time()
             for container in group.containers:
-                container.update(Ready=False, CurrentState={"State": "Waiting", "Reason": failure.reason,
-                                                            "Message": failure.message})
+                container.update(
+                    Ready=False, CurrentState={"State": "Waiting", "Reason": failure.reason, "Message": failure.message}
+                )
             self._event(group, "Warning", failure.reason, failure.message)
             self.cloud.changed()
 
@@ -185,14 +200,27 @@ class EciModel:
 
     @staticmethod
     def _waiting(container: dict[str, Any]) -> dict[str, Any]:
-        return {**container, "Ready": False, "RestartCount": container.get("RestartCount", 0),
-                "CurrentState": {"State": "Waiting", "Reason": "ContainerCreating"}}
+        return {
+            **container,
+            "Ready": False,
+            "RestartCount": container.get("RestartCount", 0),
+            "CurrentState": {"State": "Waiting", "Reason": "ContainerCreating"},
+        }
 
     @staticmethod
     def _event(group: ContainerGroup, kind: str, reason: str, message: str) -> None:
         now = iso_utc()
-        group.events.append({"Type": kind, "Reason": reason, "Message": message, "Count": 1,
-                             "FirstTimestamp": now, "LastTimestamp": now, "Name": group.id})
+        group.events.append(
+            {
+                "Type": kind,
+                "Reason": reason,
+                "Message": message,
+                "Count": 1,
+                "FirstTimestamp": now,
+                "LastTimestamp": now,
+                "Name": group.id,
+            }
+        )
 
     # -- persistence -------------------------------------------------------------------------------------------
 

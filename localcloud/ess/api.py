@@ -7,16 +7,24 @@ from typing import Any
 from localcloud.cloud import Cloud
 from localcloud.containers import apply_update, normalize_containers
 from localcloud.errors import ApiError, invalid_parameter, missing_parameter
-from localcloud.ess.model import (COUNTED_STATES, EciScalingConfiguration, ScalingActivity, ScalingGroup,
-                                  ScalingInstance)
+from localcloud.ess.model import COUNTED_STATES, EciScalingConfiguration, ScalingActivity, ScalingGroup, ScalingInstance
 from localcloud.gateway.products import ESS
 from localcloud.gateway.request import ApiRequest
 from localcloud.ids import iso_utc
 from localcloud.pagination import page_by_number
 
 # Top-level scaling-configuration fields kept as given (everything but the containers and the ids).
-_CONFIGURATION_IGNORED = {"ScalingGroupId", "ScalingConfigurationId", "Containers", "ContainersUpdateType",
-                          "RegionId", "OwnerId", "ResourceOwnerAccount", "OwnerAccount", "ResourceOwnerId"}
+_CONFIGURATION_IGNORED = {
+    "ScalingGroupId",
+    "ScalingConfigurationId",
+    "Containers",
+    "ContainersUpdateType",
+    "RegionId",
+    "OwnerId",
+    "ResourceOwnerAccount",
+    "OwnerAccount",
+    "ResourceOwnerId",
+}
 
 
 def _region(req: ApiRequest) -> str:
@@ -152,15 +160,20 @@ def describe_scaling_groups(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
     names = req.list("ScalingGroupNames") + ([req.str("ScalingGroupName")] if req.str("ScalingGroupName") else [])
     group_type = req.str("GroupType")
     groups = [
-        g for g in sorted(cloud.ess.groups.values(), key=lambda g: g.created_at)
+        g
+        for g in sorted(cloud.ess.groups.values(), key=lambda g: g.created_at)
         if g.region_id == region
         and (not ids or g.id in ids)
         and (not names or g.name in names)
         and (group_type is None or g.group_type == group_type)
     ]
     page, number, size = page_by_number(groups, req)
-    return {"ScalingGroups": [render_group(cloud, g) for g in page], "TotalCount": len(groups),
-            "PageNumber": number, "PageSize": size}
+    return {
+        "ScalingGroups": [render_group(cloud, g) for g in page],
+        "TotalCount": len(groups),
+        "PageNumber": number,
+        "PageSize": size,
+    }
 
 
 @ESS.action("ModifyScalingGroup", mutating=True)
@@ -190,15 +203,20 @@ def describe_eci_scaling_configurations(cloud: Cloud, req: ApiRequest) -> dict[s
     ids = req.list("ScalingConfigurationIds")
     names = req.list("ScalingConfigurationNames")
     configurations = [
-        c for c in sorted(cloud.ess.configurations.values(), key=lambda c: c.created_at)
+        c
+        for c in sorted(cloud.ess.configurations.values(), key=lambda c: c.created_at)
         if c.region_id == region
         and (group_id is None or c.group_id == group_id)
         and (not ids or c.id in ids)
         and (not names or c.name in names)
     ]
     page, number, size = page_by_number(configurations, req)
-    return {"ScalingConfigurations": [render_configuration(c) for c in page], "TotalCount": len(configurations),
-            "PageNumber": number, "PageSize": size}
+    return {
+        "ScalingConfigurations": [render_configuration(c) for c in page],
+        "TotalCount": len(configurations),
+        "PageNumber": number,
+        "PageSize": size,
+    }
 
 
 def _configuration_fields(req: ApiRequest) -> dict[str, Any]:
@@ -209,13 +227,17 @@ def _configuration_fields(req: ApiRequest) -> dict[str, Any]:
 def create_eci_scaling_configuration(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
     group = cloud.ess.group(req.str("ScalingGroupId", required=True))
     if group.group_type != "ECI":
-        raise ApiError(400, "IncorrectScalingGroupType",
-                       f"The scaling group {group.id} is of type {group.group_type}; ECI configurations need ECI.")
+        raise ApiError(
+            400,
+            "IncorrectScalingGroupType",
+            f"The scaling group {group.id} is of type {group.group_type}; ECI configurations need ECI.",
+        )
     containers = apply_update([], normalize_containers(req.get("Containers"), "Containers"), "RenewUpdate")
     if not containers:
         raise missing_parameter("Containers.1.Name")
     configuration = cloud.ess.create_configuration(
-        group, name=req.str("ScalingConfigurationName"), containers=containers, fields=_configuration_fields(req))
+        group, name=req.str("ScalingConfigurationName"), containers=containers, fields=_configuration_fields(req)
+    )
     return {"ScalingConfigurationId": configuration.id}
 
 
@@ -225,7 +247,8 @@ def modify_eci_scaling_configuration(cloud: Cloud, req: ApiRequest) -> dict[str,
     changes = normalize_containers(req.get("Containers"), "Containers")
     if changes:
         configuration.containers = apply_update(
-            configuration.containers, changes, req.str("ContainersUpdateType", default="RenewUpdate"))
+            configuration.containers, changes, req.str("ContainersUpdateType", default="RenewUpdate")
+        )
     cloud.ess.apply_fields(configuration, _configuration_fields(req))
     return {}
 
@@ -244,7 +267,8 @@ def describe_scaling_instances(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
     activity_id = req.str("ScalingActivityId")
     health = req.str("HealthStatus")
     instances = [
-        i for i in sorted(cloud.ess.instances.values(), key=lambda i: i.created_at)
+        i
+        for i in sorted(cloud.ess.instances.values(), key=lambda i: i.created_at)
         if i.region_id == region
         and (group_id is None or i.group_id == group_id)
         and (not ids or i.instance_id in ids)
@@ -255,8 +279,13 @@ def describe_scaling_instances(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
         and (health is None or i.health_status == health)
     ]
     page, number, size = page_by_number(instances, req, max_size=100)
-    return {"ScalingInstances": [render_instance(cloud, i) for i in page], "TotalCount": len(instances),
-            "TotalSpotCount": 0, "PageNumber": number, "PageSize": size}
+    return {
+        "ScalingInstances": [render_instance(cloud, i) for i in page],
+        "TotalCount": len(instances),
+        "TotalSpotCount": 0,
+        "PageNumber": number,
+        "PageSize": size,
+    }
 
 
 @ESS.action("DescribeScalingActivities")
@@ -270,15 +299,21 @@ def describe_scaling_activities(cloud: Cloud, req: ApiRequest) -> dict[str, Any]
         cloud.ess.group(group_id, region)
     status = req.str("StatusCode")
     activities = [
-        a for a in sorted(cloud.ess.activities.values(), key=lambda a: a.started_at, reverse=True)
-        if cloud.ess.groups.get(a.group_id) is not None and cloud.ess.groups[a.group_id].region_id == region
+        a
+        for a in sorted(cloud.ess.activities.values(), key=lambda a: a.started_at, reverse=True)
+        if cloud.ess.groups.get(a.group_id) is not None
+        and cloud.ess.groups[a.group_id].region_id == region
         and (group_id is None or a.group_id == group_id)
         and (not ids or a.id in ids)
         and (status is None or a.status_code == status)
     ]
     page, number, size = page_by_number(activities, req)
-    return {"ScalingActivities": [render_activity(a) for a in page], "TotalCount": len(activities),
-            "PageNumber": number, "PageSize": size}
+    return {
+        "ScalingActivities": [render_activity(a) for a in page],
+        "TotalCount": len(activities),
+        "PageNumber": number,
+        "PageSize": size,
+    }
 
 
 @ESS.action("ScaleWithAdjustment", mutating=True)
@@ -305,7 +340,8 @@ def scale_with_adjustment(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
         target = value
     else:
         raise invalid_parameter(
-            "AdjustmentType", "Valid values: QuantityChangeInCapacity, PercentChangeInCapacity, TotalCapacity.")
+            "AdjustmentType", "Valid values: QuantityChangeInCapacity, PercentChangeInCapacity, TotalCapacity."
+        )
     activity = cloud.ess.adjust(group, target, cause=f"ScaleWithAdjustment {adjustment_type} {value}")
     return {"ScalingActivityId": activity.id}
 

@@ -92,8 +92,11 @@ class ScalingActivity:
 
 
 def group_not_found(group_id: str) -> ApiError:
-    return ApiError(404, "InvalidScalingGroupId.NotFound",
-                    f"The specified scaling group {group_id!r} does not exist in this region.")
+    return ApiError(
+        404,
+        "InvalidScalingGroupId.NotFound",
+        f"The specified scaling group {group_id!r} does not exist in this region.",
+    )
 
 
 class EssModel:
@@ -115,51 +118,71 @@ class EssModel:
     def configuration(self, configuration_id: str) -> EciScalingConfiguration:
         configuration = self.configurations.get(configuration_id)
         if configuration is None:
-            raise ApiError(404, "InvalidScalingConfigurationId.NotFound",
-                           f"The specified scaling configuration {configuration_id!r} does not exist.")
+            raise ApiError(
+                404,
+                "InvalidScalingConfigurationId.NotFound",
+                f"The specified scaling configuration {configuration_id!r} does not exist.",
+            )
         return configuration
 
     def members(self, group_id: str, states: tuple[str, ...] = COUNTED_STATES) -> list[ScalingInstance]:
-        return sorted((i for i in self.instances.values() if i.group_id == group_id and i.lifecycle_state in states),
-                      key=lambda i: i.created_at)
+        return sorted(
+            (i for i in self.instances.values() if i.group_id == group_id and i.lifecycle_state in states),
+            key=lambda i: i.created_at,
+        )
 
     def activity_in_progress(self, group_id: str) -> ScalingActivity | None:
-        return next((a for a in self.activities.values()
-                     if a.group_id == group_id and a.status_code == "InProgress"), None)
+        return next(
+            (a for a in self.activities.values() if a.group_id == group_id and a.status_code == "InProgress"), None
+        )
 
     def require_ready_for_activity(self, group: ScalingGroup) -> None:
         if group.lifecycle_state != "Active":
-            raise ApiError(400, "IncorrectScalingGroupStatus",
-                           f"The scaling group {group.id} is {group.lifecycle_state}; it must be Active.")
+            raise ApiError(
+                400,
+                "IncorrectScalingGroupStatus",
+                f"The scaling group {group.id} is {group.lifecycle_state}; it must be Active.",
+            )
         running = self.activity_in_progress(group.id)
         if running is not None:
-            raise ApiError(400, "ScalingActivityInProgress",
-                           f"The scaling group {group.id} has a scaling activity in progress ({running.id}); "
-                           "wait for it to finish.")
+            raise ApiError(
+                400,
+                "ScalingActivityInProgress",
+                f"The scaling group {group.id} has a scaling activity in progress ({running.id}); "
+                "wait for it to finish.",
+            )
 
     # -- groups ------------------------------------------------------------------------------------------------
 
     def create_group(self, *, name: str, region_id: str, min_size: int, max_size: int) -> ScalingGroup:
-        group = ScalingGroup(id=new_id("asg"), name=name, region_id=region_id, min_size=min_size,
-                             max_size=max_size, zone_id=f"{region_id}-k")
+        group = ScalingGroup(
+            id=new_id("asg"),
+            name=name,
+            region_id=region_id,
+            min_size=min_size,
+            max_size=max_size,
+            zone_id=f"{region_id}-k",
+        )
         self.groups[group.id] = group
         return group
 
     def seed_instances(self, group: ScalingGroup, count: int) -> ScalingActivity:
         """Scenario loading: start ``count`` instances the way a scale-out does, whatever the group's limits."""
-        activity = ScalingActivity(id=new_id("asa"), group_id=group.id, cause="localcloud scenario",
-                                   description=f"Seed {count} instance(s).")
+        activity = ScalingActivity(
+            id=new_id("asa"), group_id=group.id, cause="localcloud scenario", description=f"Seed {count} instance(s)."
+        )
         self.activities[activity.id] = activity
         self._scale_out(group, activity, count)
         return activity
 
     # -- configurations ----------------------------------------------------------------------------------------
 
-    def create_configuration(self, group: ScalingGroup, *, name: str | None, containers: list[dict[str, Any]],
-                             fields: dict[str, Any]) -> EciScalingConfiguration:
+    def create_configuration(
+        self, group: ScalingGroup, *, name: str | None, containers: list[dict[str, Any]], fields: dict[str, Any]
+    ) -> EciScalingConfiguration:
         configuration = EciScalingConfiguration(
-            id=new_id("asc"), name=name or "", group_id=group.id, region_id=group.region_id,
-            containers=containers)
+            id=new_id("asc"), name=name or "", group_id=group.id, region_id=group.region_id, containers=containers
+        )
         configuration.name = configuration.name or configuration.id
         self.apply_fields(configuration, fields)
         self.configurations[configuration.id] = configuration
@@ -169,9 +192,11 @@ class EssModel:
 
     def activate(self, group: ScalingGroup, configuration: EciScalingConfiguration) -> None:
         if configuration.group_id != group.id:
-            raise ApiError(400, "InvalidScalingConfigurationId.NotFound",
-                           f"The scaling configuration {configuration.id} does not belong to the scaling group "
-                           f"{group.id}.")
+            raise ApiError(
+                400,
+                "InvalidScalingConfigurationId.NotFound",
+                f"The scaling configuration {configuration.id} does not belong to the scaling group {group.id}.",
+            )
         previous = self.configurations.get(group.active_configuration_id or "")
         if previous is not None:
             previous.lifecycle_state = "Inactive"
@@ -181,24 +206,32 @@ class EssModel:
 
     @staticmethod
     def apply_fields(configuration: EciScalingConfiguration, fields: dict[str, Any]) -> None:
-        simple = {"ContainerGroupName": "container_group_name", "RestartPolicy": "restart_policy",
-                  "SecurityGroupId": "security_group_id", "ScalingConfigurationName": "name"}
+        simple = {
+            "ContainerGroupName": "container_group_name",
+            "RestartPolicy": "restart_policy",
+            "SecurityGroupId": "security_group_id",
+            "ScalingConfigurationName": "name",
+        }
         for wire, attribute in simple.items():
             if fields.get(wire):
                 setattr(configuration, attribute, fields[wire])
         for wire, attribute in (("Cpu", "cpu"), ("Memory", "memory")):
             if fields.get(wire) not in (None, ""):
                 setattr(configuration, attribute, float(fields[wire]))
-        configuration.settings.update({k: v for k, v in fields.items()
-                                       if k not in simple and k not in ("Cpu", "Memory")})
+        configuration.settings.update(
+            {k: v for k, v in fields.items() if k not in simple and k not in ("Cpu", "Memory")}
+        )
 
     # -- processes -------------------------------------------------------------------------------------------
 
     def set_suspended(self, group: ScalingGroup, processes: list[str], suspended: bool) -> None:
         unknown = [p for p in processes if p not in SCALING_PROCESSES]
         if unknown:
-            raise ApiError(400, "InvalidParameter",
-                           f"Unknown scaling process {unknown[0]!r}; valid values: {', '.join(SCALING_PROCESSES)}.")
+            raise ApiError(
+                400,
+                "InvalidParameter",
+                f"Unknown scaling process {unknown[0]!r}; valid values: {', '.join(SCALING_PROCESSES)}.",
+            )
         current = set(group.suspended_processes)
         current = current | set(processes) if suspended else current - set(processes)
         group.suspended_processes = [p for p in SCALING_PROCESSES if p in current]
@@ -208,26 +241,40 @@ class EssModel:
     def move_standby(self, group: ScalingGroup, instance_ids: list[str], enter: bool) -> ScalingActivity:
         """EnterStandby (InService -> Standby) or ExitStandby (Standby -> InService), all or nothing."""
         if self.activity_in_progress(group.id) is not None:
-            raise ApiError(400, "IncorrectScalingGroupStatus",
-                           f"The scaling group {group.id} has a scaling activity in progress; try again later.")
+            raise ApiError(
+                400,
+                "IncorrectScalingGroupStatus",
+                f"The scaling group {group.id} has a scaling activity in progress; try again later.",
+            )
         source, target = ("InService", "Standby") if enter else ("Standby", "InService")
         chosen = []
         for instance_id in instance_ids:
             instance = self.instances.get(instance_id)
             if instance is None or instance.group_id != group.id:
-                raise ApiError(404, "InvalidInstanceId.NotFound",
-                               f"The instance {instance_id!r} is not in the scaling group {group.id}.")
+                raise ApiError(
+                    404,
+                    "InvalidInstanceId.NotFound",
+                    f"The instance {instance_id!r} is not in the scaling group {group.id}.",
+                )
             if instance.lifecycle_state != source:
-                raise ApiError(400, "IncorrectInstanceStatus",
-                               f"The instance {instance_id} is {instance.lifecycle_state}; it must be {source}.")
+                raise ApiError(
+                    400,
+                    "IncorrectInstanceStatus",
+                    f"The instance {instance_id} is {instance.lifecycle_state}; it must be {source}.",
+                )
             chosen.append(instance)
         for instance in chosen:
             instance.lifecycle_state = target
         activity = ScalingActivity(
-            id=new_id("asa"), group_id=group.id,
-            cause=f"{'Enter' if enter else 'Exit'} standby via API", description=f"{source} -> {target}",
-            status_code="Successful", progress=100, ended_at=time.time(),
-            total_capacity=len(self.members(group.id)))
+            id=new_id("asa"),
+            group_id=group.id,
+            cause=f"{'Enter' if enter else 'Exit'} standby via API",
+            description=f"{source} -> {target}",
+            status_code="Successful",
+            progress=100,
+            ended_at=time.time(),
+            total_capacity=len(self.members(group.id)),
+        )
         self.activities[activity.id] = activity
         return activity
 
@@ -238,14 +285,21 @@ class EssModel:
         self.require_ready_for_activity(group)
         current = len(self.members(group.id))
         target = max(group.min_size, min(group.max_size, target_capacity))
-        activity = ScalingActivity(id=new_id("asa"), group_id=group.id, cause=cause,
-                                   description=f"Adjust capacity from {current} to {target}.",
-                                   total_capacity=current)
+        activity = ScalingActivity(
+            id=new_id("asa"),
+            group_id=group.id,
+            cause=cause,
+            description=f"Adjust capacity from {current} to {target}.",
+            total_capacity=current,
+        )
         self.activities[activity.id] = activity
         process = "ScaleOut" if target > current else "ScaleIn"
         if target == current:
-            self._reject(activity, "To execute the specified scaling rule, the total capacity will not change "
-                                   f"(it is {current}; MinSize {group.min_size}, MaxSize {group.max_size}).")
+            self._reject(
+                activity,
+                "To execute the specified scaling rule, the total capacity will not change "
+                f"(it is {current}; MinSize {group.min_size}, MaxSize {group.max_size}).",
+            )
         elif process in group.suspended_processes:
             self._reject(activity, f"The {process} process of the scaling group {group.id} is suspended.")
         elif target > current:
@@ -262,21 +316,34 @@ class EssModel:
         for instance_id in instance_ids:
             instance = self.instances.get(instance_id)
             if instance is None or instance.group_id != group.id:
-                raise ApiError(404, "InvalidInstanceId.NotFound",
-                               f"The instance {instance_id!r} is not in the scaling group {group.id}.")
+                raise ApiError(
+                    404,
+                    "InvalidInstanceId.NotFound",
+                    f"The instance {instance_id!r} is not in the scaling group {group.id}.",
+                )
             if instance.lifecycle_state not in ("InService", "Standby", "Protected"):
-                raise ApiError(400, "IncorrectInstanceStatus",
-                               f"The instance {instance_id} is {instance.lifecycle_state}; only InService, "
-                               "Standby or Protected instances can be removed.")
+                raise ApiError(
+                    400,
+                    "IncorrectInstanceStatus",
+                    f"The instance {instance_id} is {instance.lifecycle_state}; only InService, "
+                    "Standby or Protected instances can be removed.",
+                )
             victims.append(instance)
         remaining = len(self.members(group.id)) - len(victims)
         if remaining < group.min_size:
-            raise ApiError(400, "IncorrectCapacity.MinSize",
-                           f"Removing {len(victims)} instance(s) would leave {remaining}, below the group's "
-                           f"MinSize {group.min_size}.")
-        activity = ScalingActivity(id=new_id("asa"), group_id=group.id, cause="Remove instances via API",
-                                   description=f"Remove {', '.join(instance_ids)}.",
-                                   total_capacity=len(self.members(group.id)))
+            raise ApiError(
+                400,
+                "IncorrectCapacity.MinSize",
+                f"Removing {len(victims)} instance(s) would leave {remaining}, below the group's "
+                f"MinSize {group.min_size}.",
+            )
+        activity = ScalingActivity(
+            id=new_id("asa"),
+            group_id=group.id,
+            cause="Remove instances via API",
+            description=f"Remove {', '.join(instance_ids)}.",
+            total_capacity=len(self.members(group.id)),
+        )
         self.activities[activity.id] = activity
         self._scale_in(group, activity, victims)
         return activity
@@ -287,12 +354,22 @@ class EssModel:
         launched = []
         for _ in range(count):
             container_group = self.cloud.eci.create(
-                name=configuration.container_group_name, region_id=group.region_id, zone_id=group.zone_id,
-                containers=[dict(c) for c in configuration.containers], cpu=configuration.cpu,
-                memory=configuration.memory, restart_policy=configuration.restart_policy)
-            instance = ScalingInstance(instance_id=container_group.id, group_id=group.id,
-                                       configuration_id=configuration.id, region_id=group.region_id,
-                                       zone_id=group.zone_id, activity_id=activity.id)
+                name=configuration.container_group_name,
+                region_id=group.region_id,
+                zone_id=group.zone_id,
+                containers=[dict(c) for c in configuration.containers],
+                cpu=configuration.cpu,
+                memory=configuration.memory,
+                restart_policy=configuration.restart_policy,
+            )
+            instance = ScalingInstance(
+                instance_id=container_group.id,
+                group_id=group.id,
+                configuration_id=configuration.id,
+                region_id=group.region_id,
+                zone_id=group.zone_id,
+                activity_id=activity.id,
+            )
             self.instances[instance.instance_id] = instance
             activity.created_instances.append(instance.instance_id)
             launched.append(instance)
@@ -373,8 +450,10 @@ class EssModel:
             return
         activity.status_code = "Failed" if len(failed) == len(touched) else "Warning"
         activity.error_code = "InstanceStartFailed"
-        activity.error_message = (f"{len(failed)} of {len(touched)} instance(s) failed to start: "
-                                  f"{', '.join(failed)}. See ECI DescribeContainerGroupEvents.")
+        activity.error_message = (
+            f"{len(failed)} of {len(touched)} instance(s) failed to start: "
+            f"{', '.join(failed)}. See ECI DescribeContainerGroupEvents."
+        )
         activity.status_message = activity.error_message
 
     # -- persistence -------------------------------------------------------------------------------------------
@@ -397,6 +476,9 @@ class EssModel:
         """After a restart: finish the activities that were in progress."""
         for activity in self.activities.values():
             if activity.status_code == "InProgress":
-                kind, settle = (("ScaleOut", self._settle_scale_out) if activity.created_instances
-                                else ("ScaleIn", self._settle_scale_in))
+                kind, settle = (
+                    ("ScaleOut", self._settle_scale_out)
+                    if activity.created_instances
+                    else ("ScaleIn", self._settle_scale_in)
+                )
                 self.cloud.spawn(f"resume-{activity.id}", self._follow, activity.id, kind, settle)

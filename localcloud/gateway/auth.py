@@ -14,8 +14,13 @@ from datetime import datetime, timezone
 
 from localcloud.cloud import AccessKey
 from localcloud.errors import ApiError
-from localcloud.gateway.signing import (canonical_request, acs3_signature, constant_time_equal,
-                                        parse_acs3_authorization, rpc_v1_signature)
+from localcloud.gateway.signing import (
+    acs3_signature,
+    canonical_request,
+    constant_time_equal,
+    parse_acs3_authorization,
+    rpc_v1_signature,
+)
 
 CLOCK_SKEW_SECONDS = 15 * 60
 
@@ -43,11 +48,15 @@ def _check_time(value: str | None, name: str) -> None:
     try:
         moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
     except ValueError as exc:
-        raise ApiError(400, "IllegalTimestamp",
-                       f"The {name} {value!r} is not in the format yyyy-MM-ddTHH:mm:ssZ (UTC).") from exc
+        raise ApiError(
+            400, "IllegalTimestamp", f"The {name} {value!r} is not in the format yyyy-MM-ddTHH:mm:ssZ (UTC)."
+        ) from exc
     if abs(time.time() - moment) > CLOCK_SKEW_SECONDS:
-        raise ApiError(400, "InvalidTimeStamp.Expired",
-                       f"The {name} {value} is more than 15 minutes away from the server time; check your clock.")
+        raise ApiError(
+            400,
+            "InvalidTimeStamp.Expired",
+            f"The {name} {value} is more than 15 minutes away from the server time; check your clock.",
+        )
 
 
 class Authenticator:
@@ -60,8 +69,11 @@ class Authenticator:
         if key is None:
             raise ApiError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
         if key.security_token is not None and not constant_time_equal(key.security_token, security_token or ""):
-            raise ApiError(400, "InvalidSecurityToken.MismatchWithAccessKey",
-                           "The security token does not belong to this STS AccessKey, or is missing.")
+            raise ApiError(
+                400,
+                "InvalidSecurityToken.MismatchWithAccessKey",
+                "The security token does not belong to this STS AccessKey, or is missing.",
+            )
         return key
 
     def authenticate(self, method: str, params: list[tuple[str, str]], headers: dict[str, str], body: bytes) -> str:
@@ -71,30 +83,39 @@ class Authenticator:
             return self._acs3(method, params, headers, body, authorization)
         if any(name == "Signature" for name, _ in params):
             return self._rpc_v1(method, params)
-        raise ApiError(400, "IncompleteSignature",
-                       "The request is not signed: send an ACS3-HMAC-SHA256 Authorization header or RPC "
-                       "Signature parameters.")
+        raise ApiError(
+            400,
+            "IncompleteSignature",
+            "The request is not signed: send an ACS3-HMAC-SHA256 Authorization header or RPC Signature parameters.",
+        )
 
-    def _acs3(self, method: str, params: list[tuple[str, str]], headers: dict[str, str], body: bytes,
-              authorization: str) -> str:
+    def _acs3(
+        self, method: str, params: list[tuple[str, str]], headers: dict[str, str], body: bytes, authorization: str
+    ) -> str:
         parsed = parse_acs3_authorization(authorization)
         if parsed is None:
-            raise ApiError(400, "IncompleteSignature",
-                           "The Authorization header is not ACS3-HMAC-SHA256 Credential=...,SignedHeaders=...,"
-                           "Signature=....")
+            raise ApiError(
+                400,
+                "IncompleteSignature",
+                "The Authorization header is not ACS3-HMAC-SHA256 Credential=...,SignedHeaders=...,Signature=....",
+            )
         key = self._key(parsed.access_key_id, headers.get("x-acs-security-token"))
         payload_hash = headers.get("x-acs-content-sha256", "")
         if payload_hash != hashlib.sha256(body).hexdigest():
-            raise ApiError(400, "SignatureDoesNotMatch",
-                           "x-acs-content-sha256 does not match the SHA-256 of the request body.")
+            raise ApiError(
+                400, "SignatureDoesNotMatch", "x-acs-content-sha256 does not match the SHA-256 of the request body."
+            )
         for required in ("host", "x-acs-date", "x-acs-signature-nonce"):
             if required not in parsed.signed_headers:
                 raise ApiError(400, "IncompleteSignature", f"The header {required} must be signed.")
         canonical = canonical_request(method, params, headers, parsed.signed_headers, payload_hash)
         if not constant_time_equal(acs3_signature(key.access_key_secret, canonical), parsed.signature):
-            raise ApiError(400, "SignatureDoesNotMatch",
-                           "Specified signature is not matched with our calculation. server string to sign is:"
-                           f"ACS3-HMAC-SHA256\n{hashlib.sha256(canonical.encode()).hexdigest()}")
+            raise ApiError(
+                400,
+                "SignatureDoesNotMatch",
+                "Specified signature is not matched with our calculation. server string to sign is:"
+                f"ACS3-HMAC-SHA256\n{hashlib.sha256(canonical.encode()).hexdigest()}",
+            )
         _check_time(headers.get("x-acs-date"), "x-acs-date")
         self.nonces.use(headers["x-acs-signature-nonce"])
         return key.access_key_id
@@ -106,8 +127,7 @@ class Authenticator:
             raise ApiError(400, "InvalidParameter", "Only SignatureMethod HMAC-SHA1 is supported for RPC signing.")
         expected = rpc_v1_signature(key.access_key_secret, method, params)
         if not constant_time_equal(expected, values.get("Signature", "")):
-            raise ApiError(400, "SignatureDoesNotMatch",
-                           "Specified signature is not matched with our calculation.")
+            raise ApiError(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
         _check_time(values.get("Timestamp"), "Timestamp")
         self.nonces.use(values.get("SignatureNonce", ""))
         return key.access_key_id

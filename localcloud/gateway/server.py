@@ -24,8 +24,19 @@ from localcloud.ids import new_request_id
 log = logging.getLogger("localcloud.gateway")
 
 # Common parameters of the legacy RPC signature; they are not business parameters.
-_RPC_COMMON = {"Action", "Version", "Format", "Timestamp", "SignatureNonce", "SignatureMethod", "SignatureVersion",
-               "AccessKeyId", "Signature", "SecurityToken", "SignatureType"}
+_RPC_COMMON = {
+    "Action",
+    "Version",
+    "Format",
+    "Timestamp",
+    "SignatureNonce",
+    "SignatureMethod",
+    "SignatureVersion",
+    "AccessKeyId",
+    "Signature",
+    "SecurityToken",
+    "SignatureType",
+}
 
 
 class DropConnection(Exception):
@@ -73,8 +84,7 @@ class _Handler(BaseHTTPRequestHandler):
             access_key_id = self.server.authenticator.authenticate(self.command, params, headers, body)
             self._apply_api_fault(product, action)
             business = unflatten({k: v for k, v in flat.items() if k not in _RPC_COMMON})
-            request = ApiRequest(action=action, params=business, access_key_id=access_key_id,
-                                 request_id=request_id)
+            request = ApiRequest(action=action, params=business, access_key_id=access_key_id, request_id=request_id)
             reached_action = True
             self._reply(200, self.server.cloud.call(product, request), request_id)
         except DropConnection:
@@ -94,12 +104,16 @@ class _Handler(BaseHTTPRequestHandler):
     @staticmethod
     def _product(path: str, action: str, version: str) -> Product:
         if path != "/":
-            raise ApiError(404, "InvalidAction.NotFound",
-                           f"RPC calls go to '/', not {path!r}: check the endpoint setting.")
+            raise ApiError(
+                404, "InvalidAction.NotFound", f"RPC calls go to '/', not {path!r}: check the endpoint setting."
+            )
         if not action:
-            raise ApiError(400, "MissingParameter",
-                           'The input parameter "Action" (or header x-acs-action) that is mandatory for processing '
-                           "this request is not supplied.")
+            raise ApiError(
+                400,
+                "MissingParameter",
+                'The input parameter "Action" (or header x-acs-action) that is mandatory for processing '
+                "this request is not supplied.",
+            )
         product = PRODUCTS_BY_VERSION.get(version)
         if product is None:
             served = ", ".join(f"{v} ({p.name})" for v, p in PRODUCTS_BY_VERSION.items())
@@ -115,14 +129,24 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind == "throttle":
             raise throttled(fault.retry_after_ms)
         if fault.status == 500:
-            raise ApiError(500, "InternalError", "The request processing has failed due to some unknown error, "
-                                                 "exception or failure.")
+            raise ApiError(
+                500,
+                "InternalError",
+                "The request processing has failed due to some unknown error, exception or failure.",
+            )
         raise ApiError(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
 
     def _audit_refusal(self, product: Product | None, action: str, error: ApiError, request_id: str) -> None:
         self.server.cloud.audit.record(
-            product=product.name if product else "unknown", action=action or "?", params={}, status=error.status,
-            code=error.code, caller="api", mutating=False, request_id=request_id)
+            product=product.name if product else "unknown",
+            action=action or "?",
+            params={},
+            status=error.status,
+            code=error.code,
+            caller="api",
+            mutating=False,
+            request_id=request_id,
+        )
 
     def _reply(self, status: int, body: dict[str, Any], request_id: str, extra: dict[str, str] | None = None) -> None:
         payload = json.dumps(body).encode()
@@ -143,7 +167,6 @@ class _Handler(BaseHTTPRequestHandler):
             "Code": error.code,
             "Message": error.message,
             "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}&product="
-                         f"{product.name.upper() if product else ''}&requestId={request_id}",
+            f"{product.name.upper() if product else ''}&requestId={request_id}",
         }
         self._reply(error.status, body, request_id, error.headers)
-

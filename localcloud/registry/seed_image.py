@@ -48,13 +48,13 @@ def is_static_elf(binary: bytes) -> bool:
     is_64_bit = binary[4] == 2
     endian = "<" if binary[5] == 1 else ">"
     if is_64_bit:
-        table_offset, = struct.unpack_from(endian + "Q", binary, 0x20)
+        (table_offset,) = struct.unpack_from(endian + "Q", binary, 0x20)
         entry_size, entry_count = struct.unpack_from(endian + "HH", binary, 0x36)
     else:
-        table_offset, = struct.unpack_from(endian + "I", binary, 0x1C)
+        (table_offset,) = struct.unpack_from(endian + "I", binary, 0x1C)
         entry_size, entry_count = struct.unpack_from(endian + "HH", binary, 0x2A)
     for index in range(entry_count):
-        segment_type, = struct.unpack_from(endian + "I", binary, table_offset + index * entry_size)
+        (segment_type,) = struct.unpack_from(endian + "I", binary, table_offset + index * entry_size)
         if segment_type == _PT_INTERP:
             return False
     return True

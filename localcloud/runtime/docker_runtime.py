@@ -198,9 +198,11 @@ class DockerRuntime:
         for spec in containers:
             first = next(iter(started.values()), None)
             # Only the network namespace's owner can publish ports; the others join it, as in a pod.
-            network = {"network_mode": f"container:{first.id}"} if first else {
-                "ports": {port: (ip, int(port.split("/")[0])) for port in ports}
-            }
+            network = (
+                {"network_mode": f"container:{first.id}"}
+                if first
+                else {"ports": {port: (ip, int(port.split("/")[0])) for port in ports}}
+            )
             try:
                 started[spec.name] = self.client.containers.run(
                     images[spec.image].id,

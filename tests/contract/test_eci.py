@@ -4,25 +4,22 @@ from __future__ import annotations
 
 from alibabacloud_eci20180808 import models as eci
 
-from localcloud.registry.seed_image import push_http_image
 from tests.support.cloud_views import REGION, container_groups, group_by_name, instances
 from tests.support.errors import api_error
 from tests.support.http import page
+from tests.support.images import SEEDED_REPOSITORY, push_image
 from tests.support.waiting import wait_until
-
-REPOSITORY = "ess_eci_test_namespace/ess_eci_test_repo"
-
-
-def _push(local_cloud, tag: str, text: str) -> str:
-    registry = local_cloud.cloud.registry
-    digest = push_http_image(registry, REPOSITORY, tag, text)
-    return f"{registry.address}/{REPOSITORY}@{digest}"
 
 
 def _update(sdk, group_id: str, image: str) -> None:
-    sdk.eci.update_container_group(eci.UpdateContainerGroupRequest(
-        region_id=REGION, container_group_id=group_id, update_type="IncrementalUpdate",
-        container=[eci.UpdateContainerGroupRequestContainer(name="nginx", image=image)]))
+    sdk.eci.update_container_group(
+        eci.UpdateContainerGroupRequest(
+            region_id=REGION,
+            container_group_id=group_id,
+            update_type="IncrementalUpdate",
+            container=[eci.UpdateContainerGroupRequestContainer(name="nginx", image=image)],
+        )
+    )
 
 
 def _status_after_update(sdk, group_id: str) -> eci.DescribeContainerGroupsResponseBodyContainerGroups:
@@ -46,7 +43,7 @@ def test_each_instance_is_a_real_container_answering_on_its_own_address(seeded, 
 
 
 def test_in_place_update_keeps_the_address_and_serves_the_new_image(seeded, sdk, local_cloud):
-    image = _push(local_cloud, "eci-v2", "eci contract v2\n")
+    image = push_image(local_cloud, "eci-v2", "eci contract v2\n")
     group_id = instances(sdk, group_by_name(sdk).scaling_group_id)[0].instance_id
     [before] = container_groups(sdk, [group_id])
     _update(sdk, group_id, image)
@@ -61,17 +58,18 @@ def test_in_place_update_keeps_the_address_and_serves_the_new_image(seeded, sdk,
 def test_an_image_that_cannot_be_pulled_fails_the_instance(seeded, sdk, local_cloud):
     registry = local_cloud.cloud.registry.address
     group_id = instances(sdk, group_by_name(sdk).scaling_group_id)[0].instance_id
-    _update(sdk, group_id, f"{registry}/{REPOSITORY}:no-such-tag")
+    _update(sdk, group_id, f"{registry}/{SEEDED_REPOSITORY}:no-such-tag")
     after = _status_after_update(sdk, group_id)
     assert after.status == "Failed"
-    events = sdk.eci.describe_container_group_events(eci.DescribeContainerGroupEventsRequest(
-        region_id=REGION, container_group_ids=f'["{group_id}"]')).body
+    events = sdk.eci.describe_container_group_events(
+        eci.DescribeContainerGroupEventsRequest(region_id=REGION, container_group_ids=f'["{group_id}"]')
+    ).body
     reasons = [e.reason for d in events.data for e in d.events]
     assert "ErrImagePull" in reasons
 
 
 def test_a_crash_looping_container_fails_the_instance(seeded, sdk, local_cloud, control):
-    image = _push(local_cloud, "crashy", "crashy\n")
+    image = push_image(local_cloud, "crashy", "crashy\n")
     control.add_fault(kind="crash_loop", image="@" + image.split("@")[1])
     group_id = instances(sdk, group_by_name(sdk).scaling_group_id)[0].instance_id
     _update(sdk, group_id, image)
@@ -86,6 +84,9 @@ def test_unknown_container_group_is_404(seeded, sdk):
 
 
 def test_container_group_ids_must_be_a_json_array(seeded, sdk):
-    error = api_error(lambda: sdk.eci.describe_container_groups(eci.DescribeContainerGroupsRequest(
-        region_id=REGION, container_group_ids="eci-1,eci-2")))
+    error = api_error(
+        lambda: sdk.eci.describe_container_groups(
+            eci.DescribeContainerGroupsRequest(region_id=REGION, container_group_ids="eci-1,eci-2")
+        )
+    )
     assert error.code == "InvalidParameter" and "ContainerGroupIds" in error.message

@@ -40,11 +40,16 @@ def test_unknown_access_key_is_404(seeded, local_cloud):
 
 def test_sts_credentials_need_their_token(seeded, local_cloud):
     info = local_cloud.info
-    with_token = SdkClients.for_cloud(info, access_key_id=info.sts_access_key_id, secret=info.sts_access_key_secret,
-                                      security_token=info.security_token)
+    with_token = SdkClients.for_cloud(
+        info,
+        access_key_id=info.sts_access_key_id,
+        secret=info.sts_access_key_secret,
+        security_token=info.security_token,
+    )
     assert _describe(with_token).body.scaling_groups[0].scaling_group_name == "ess-eci-test"
-    wrong_token = SdkClients.for_cloud(info, access_key_id=info.sts_access_key_id,
-                                       secret=info.sts_access_key_secret, security_token="forged")
+    wrong_token = SdkClients.for_cloud(
+        info, access_key_id=info.sts_access_key_id, secret=info.sts_access_key_secret, security_token="forged"
+    )
     assert api_error(lambda: _describe(wrong_token)).code == "InvalidSecurityToken.MismatchWithAccessKey"
 
 
@@ -59,15 +64,21 @@ def _signed_raw_request(info, nonce: str) -> requests.Response:
     """A request signed exactly as the SDK signs it, with a nonce of our choosing."""
     query = [("RegionId", REGION)]
     headers = {
-        "host": info.endpoint, "x-acs-action": "DescribeScalingGroups", "x-acs-version": "2022-02-22",
-        "x-acs-date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "x-acs-signature-nonce": nonce,
-        "x-acs-content-sha256": hashlib.sha256(b"").hexdigest(), "accept": "application/json",
+        "host": info.endpoint,
+        "x-acs-action": "DescribeScalingGroups",
+        "x-acs-version": "2022-02-22",
+        "x-acs-date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "x-acs-signature-nonce": nonce,
+        "x-acs-content-sha256": hashlib.sha256(b"").hexdigest(),
+        "accept": "application/json",
     }
     signed = sorted(headers)
-    signature = acs3_signature(info.access_key_secret,
-                               canonical_request("POST", query, headers, signed, headers["x-acs-content-sha256"]))
-    headers["Authorization"] = (f"ACS3-HMAC-SHA256 Credential={info.access_key_id},"
-                                f"SignedHeaders={';'.join(signed)},Signature={signature}")
+    signature = acs3_signature(
+        info.access_key_secret, canonical_request("POST", query, headers, signed, headers["x-acs-content-sha256"])
+    )
+    headers["Authorization"] = (
+        f"ACS3-HMAC-SHA256 Credential={info.access_key_id},SignedHeaders={';'.join(signed)},Signature={signature}"
+    )
     session = requests.Session()
     session.trust_env = False
     return session.post(f"http://{info.endpoint}/?{urlencode(query)}", headers=headers, timeout=10)
@@ -83,8 +94,17 @@ def test_a_reused_nonce_is_refused(seeded, local_cloud):
 
 
 def test_unknown_action_is_refused(seeded, sdk):
-    params = Params(action="DescribeEverything", version="2022-02-22", protocol="HTTPS", pathname="/",
-                    method="POST", auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
+    params = Params(
+        action="DescribeEverything",
+        version="2022-02-22",
+        protocol="HTTPS",
+        pathname="/",
+        method="POST",
+        auth_type="AK",
+        style="RPC",
+        req_body_type="formData",
+        body_type="json",
+    )
     error = api_error(lambda: sdk.ess.call_api(params, OpenApiRequest(query={}), RuntimeOptions()))
     assert (error.status_code, error.code) == (404, "InvalidAction.NotFound")
     assert "DescribeEverything" in error.message
@@ -115,11 +135,17 @@ def test_audit_log_records_calls_without_secrets(seeded, local_cloud, control):
     info = local_cloud.info
     sdk = SdkClients.for_cloud(info)
     group = group_by_name(sdk)
-    sdk.ess.create_eci_scaling_configuration(ess.CreateEciScalingConfigurationRequest(
-        scaling_group_id=group.scaling_group_id,
-        containers=[ess.CreateEciScalingConfigurationRequestContainers(name="nginx", image="r/a:1")],
-        image_registry_credentials=[ess.CreateEciScalingConfigurationRequestImageRegistryCredentials(
-            server="r", user_name="u", password="hunter2-secret")]))
+    sdk.ess.create_eci_scaling_configuration(
+        ess.CreateEciScalingConfigurationRequest(
+            scaling_group_id=group.scaling_group_id,
+            containers=[ess.CreateEciScalingConfigurationRequestContainers(name="nginx", image="r/a:1")],
+            image_registry_credentials=[
+                ess.CreateEciScalingConfigurationRequestImageRegistryCredentials(
+                    server="r", user_name="u", password="hunter2-secret"
+                )
+            ],
+        )
+    )
     api_error(lambda: _describe(SdkClients.for_cloud(info, secret="wrong")))
     entries = control.audit(since=mark)
     actions = [(e["action"], e["status"], e["code"], e["mutating"]) for e in entries]

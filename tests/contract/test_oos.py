@@ -9,29 +9,45 @@ from typing import Any
 import pytest
 from alibabacloud_oos20190601 import models as oos
 
-from localcloud.registry.seed_image import push_http_image
 from tests.support.cloud_views import REGION, active_configuration, container_groups, group_by_name, instances
 from tests.support.errors import api_error
 from tests.support.http import page
+from tests.support.images import push_image
 from tests.support.waiting import wait_until
 
 TEMPLATE = "ACS-ESS-RollingUpdateByUpdateContainerGroup"
 ACTION = "ACS::ESS::UpdateContainerGroup"
-REPOSITORY = "ess_eci_test_namespace/ess_eci_test_repo"
 ALL_PROCESSES = ["ScaleIn", "ScaleOut", "HealthCheck", "AlarmNotification", "ScheduledAction"]
 INVOKE_PATH = [
-    "choiceNextTask", "getInstance", "whetherTheScalingGroupInstanceIsEmpty", "whetherToSuspendProcess",
-    "suspendProcess", "invokeByUpdateContainerGroup", "modifyScalingConfigurationForInvoke",
-    "whetherToResumeProcessesByGroupInstances", "whetherToResumeProcesses", "resumeProcesses",
+    "choiceNextTask",
+    "getInstance",
+    "whetherTheScalingGroupInstanceIsEmpty",
+    "whetherToSuspendProcess",
+    "suspendProcess",
+    "invokeByUpdateContainerGroup",
+    "modifyScalingConfigurationForInvoke",
+    "whetherToResumeProcessesByGroupInstances",
+    "whetherToResumeProcesses",
+    "resumeProcesses",
 ]
 ROLLBACK_PATH = [
-    "choiceNextTask", "getExecutionInstanceIds", "getRollbackProcess", "suspendProcessWithRollBack",
-    "rollbackByUpdateContainerGroup", "modifyScalingConfigurationForRollback", "whetherToResumeProcessesWithRollback",
+    "choiceNextTask",
+    "getExecutionInstanceIds",
+    "getRollbackProcess",
+    "suspendProcessWithRollBack",
+    "rollbackByUpdateContainerGroup",
+    "modifyScalingConfigurationForRollback",
+    "whetherToResumeProcessesWithRollback",
     "resumeProcessesWithRollback",
 ]
 PER_INSTANCE_PATH = [
-    "getInstanceLifecycleState", "whetherLifecycleStateIsStandby", "enterStandby", "updateContainerGroup",
-    "getContainerGroups", "whetherToExitStandBy", "exitStandBy",
+    "getInstanceLifecycleState",
+    "whetherLifecycleStateIsStandby",
+    "enterStandby",
+    "updateContainerGroup",
+    "getContainerGroups",
+    "whetherToExitStandBy",
+    "exitStandBy",
 ]
 FINISHED = ("Success", "Failed", "Cancelled")
 
@@ -43,12 +59,6 @@ def six_instances(seeded, control) -> dict:
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
-
-
-def push_image(local_cloud, tag: str, text: str) -> str:
-    """A new image in the local registry, as ``registry/repo@sha256:…``; its containers serve ``text``."""
-    registry = local_cloud.cloud.registry
-    return f"{registry.address}/{REPOSITORY}@{push_http_image(registry, REPOSITORY, tag, text)}"
 
 
 def rollout_parameters(sdk, image: str, **overrides: Any) -> dict[str, Any]:
@@ -63,8 +73,11 @@ def rollout_parameters(sdk, image: str, **overrides: Any) -> dict[str, Any]:
 
 
 def start(sdk, parameters: dict[str, Any], **request: Any) -> oos.StartExecutionResponseBodyExecution:
-    body = sdk.oos.start_execution(oos.StartExecutionRequest(
-        region_id=REGION, template_name=TEMPLATE, parameters=json.dumps(parameters), **request)).body
+    body = sdk.oos.start_execution(
+        oos.StartExecutionRequest(
+            region_id=REGION, template_name=TEMPLATE, parameters=json.dumps(parameters), **request
+        )
+    ).body
     assert body is not None, "the SDK could not parse the StartExecution response"
     return body.execution
 
@@ -88,15 +101,19 @@ def finished(sdk, execution_id: str) -> oos.ListExecutionsResponseBodyExecutions
 
 
 def tasks(sdk, execution_id: str, **filters: Any) -> list[oos.ListTaskExecutionsResponseBodyTaskExecutions]:
-    body = sdk.oos.list_task_executions(oos.ListTaskExecutionsRequest(
-        region_id=REGION, execution_id=execution_id, sort_order="Ascending", max_results=100, **filters)).body
+    body = sdk.oos.list_task_executions(
+        oos.ListTaskExecutionsRequest(
+            region_id=REGION, execution_id=execution_id, sort_order="Ascending", max_results=100, **filters
+        )
+    ).body
     assert body is not None, "the SDK could not parse the ListTaskExecutions response"
     return body.task_executions
 
 
 def children(sdk, execution_id: str) -> list[oos.ListExecutionsResponseBodyExecutions]:
-    body = sdk.oos.list_executions(oos.ListExecutionsRequest(
-        region_id=REGION, parent_execution_id=execution_id, sort_order="Ascending")).body
+    body = sdk.oos.list_executions(
+        oos.ListExecutionsRequest(region_id=REGION, parent_execution_id=execution_id, sort_order="Ascending")
+    ).body
     assert body is not None
     return body.executions
 
@@ -160,15 +177,18 @@ def test_rolling_update_updates_every_instance_batch_by_batch(six_instances, sdk
     assert active_configuration(sdk, group).containers[0].image == image
     assert {c["product"] for c in calls} == {"ess", "eci"}
     assert [c["action"] for c in calls if c["action"] in ("SuspendProcesses", "ResumeProcesses")] == [
-        "SuspendProcesses", "ResumeProcesses"]
+        "SuspendProcesses",
+        "ResumeProcesses",
+    ]
 
 
 def test_children_are_listed_only_when_asked_for(seeded, sdk):
     done = finished(sdk, start(sdk, rollout_parameters(sdk, seeded["seed_image"])).execution_id)
     roots = sdk.oos.list_executions(oos.ListExecutionsRequest(region_id=REGION, template_name="RollingUpdate")).body
     assert [e.execution_id for e in roots.executions] == [done.execution_id]
-    everything = sdk.oos.list_executions(oos.ListExecutionsRequest(
-        region_id=REGION, include_child_execution=True, max_results=10)).body
+    everything = sdk.oos.list_executions(
+        oos.ListExecutionsRequest(region_id=REGION, include_child_execution=True, max_results=10)
+    ).body
     assert everything.total_count == 3  # the rollout and one child per instance
     assert len(tasks(sdk, done.execution_id)) == len(INVOKE_PATH)
     assert len(tasks(sdk, done.execution_id, include_child_task_execution=True)) == len(INVOKE_PATH) + 2
@@ -226,9 +246,19 @@ def test_rollback_after_a_failure_resumes_processes_and_restores_the_configurati
     [failed_child] = children(sdk, failed.execution_id)
 
     source = [{"Name": "nginx", "Image": seeded["seed_image"]}]
-    rollback = finished(sdk, start(sdk, rollout_parameters(
-        sdk, image, invokeType="rollback", sourceExecutionId=failed.execution_id,
-        sourceContainerConfigure=source)).execution_id)
+    rollback = finished(
+        sdk,
+        start(
+            sdk,
+            rollout_parameters(
+                sdk,
+                image,
+                invokeType="rollback",
+                sourceExecutionId=failed.execution_id,
+                sourceContainerConfigure=source,
+            ),
+        ).execution_id,
+    )
 
     assert (rollback.status, rollback.status_message) == ("Success", "")
     assert [t.task_name for t in tasks(sdk, rollback.execution_id)] == ROLLBACK_PATH
@@ -251,9 +281,19 @@ def test_rollback_puts_the_previous_image_back_on_every_instance(seeded, sdk, lo
     invoked = finished(sdk, start(sdk, rollout_parameters(sdk, image)).execution_id)
     assert invoked.status == "Success" and images_of(sdk, instance_ids) == {image}
 
-    rollback = finished(sdk, start(sdk, rollout_parameters(
-        sdk, image, invokeType="rollback", sourceExecutionId=invoked.execution_id,
-        sourceContainerConfigure=[{"Name": "nginx", "Image": seeded["seed_image"]}])).execution_id)
+    rollback = finished(
+        sdk,
+        start(
+            sdk,
+            rollout_parameters(
+                sdk,
+                image,
+                invokeType="rollback",
+                sourceExecutionId=invoked.execution_id,
+                sourceContainerConfigure=[{"Name": "nginx", "Image": seeded["seed_image"]}],
+            ),
+        ).execution_id,
+    )
 
     assert rollback.status == "Success"
     assert images_of(sdk, instance_ids) == {seeded["seed_image"]}
@@ -283,8 +323,11 @@ def test_cancel_stops_the_execution_and_its_running_children(seeded, sdk, local_
         return [t for t in children(sdk, started.execution_id) if t.status == "Running"]
 
     [child] = wait_until(first_item_waiting, timeout=30, what="the first loop item to run")
-    wait_until(lambda: [t for t in tasks(sdk, child.execution_id, task_name="getContainerGroups")],
-               timeout=30, what="the first item to wait for its container group")
+    wait_until(
+        lambda: [t for t in tasks(sdk, child.execution_id, task_name="getContainerGroups")],
+        timeout=30,
+        what="the first item to wait for its container group",
+    )
     sdk.oos.cancel_execution(oos.CancelExecutionRequest(region_id=REGION, execution_id=started.execution_id))
     mark = control.audit_mark()
 
@@ -293,15 +336,21 @@ def test_cancel_stops_the_execution_and_its_running_children(seeded, sdk, local_
     assert execution(sdk, child.execution_id).status == "Cancelled"
     [loop] = tasks(sdk, started.execution_id, task_name="invokeByUpdateContainerGroup")
     assert loop.status == "Cancelled"
-    wait_until(lambda: not any(t.status == "Running" for t in tasks(sdk, child.execution_id)), timeout=5,
-               what="the child's tasks to stop")
+    wait_until(
+        lambda: not any(t.status == "Running" for t in tasks(sdk, child.execution_id)),
+        timeout=5,
+        what="the child's tasks to stop",
+    )
     assert len(children(sdk, started.execution_id)) == 1  # the second batch never starts
     assert len(oos_calls(control, mark)) <= 1  # at most the call that was in flight
     assert sorted(group_by_name(sdk).suspended_processes) == sorted(ALL_PROCESSES)  # left suspended, as in the cloud
     assert active_configuration(sdk, group).containers[0].image == seeded["seed_image"]
     # ECI finishes the update that was under way; wait for it so the next test starts from a quiet cloud.
-    wait_until(lambda: container_groups(sdk, [child.parameters["instanceId"]])[0].status in ("Running", "Failed"),
-               timeout=30, what="the update that was in flight to finish")
+    wait_until(
+        lambda: container_groups(sdk, [child.parameters["instanceId"]])[0].status in ("Running", "Failed"),
+        timeout=30,
+        what="the update that was in flight to finish",
+    )
 
 
 def test_a_first_batch_pause_waits_for_notify_execution(seeded, sdk):
@@ -313,14 +362,18 @@ def test_a_first_batch_pause_waits_for_notify_execution(seeded, sdk):
     assert loop.status == "Waiting"
     assert [c.status for c in children(sdk, started.execution_id)] == ["Success"]
 
-    sdk.oos.notify_execution(oos.NotifyExecutionRequest(
-        region_id=REGION, execution_id=started.execution_id, notify_type="Approve"))
+    sdk.oos.notify_execution(
+        oos.NotifyExecutionRequest(region_id=REGION, execution_id=started.execution_id, notify_type="Approve")
+    )
 
     done = finished(sdk, started.execution_id)
     assert (done.status, done.status_message) == ("Success", "")
     assert [c.status for c in children(sdk, started.execution_id)] == ["Success", "Success"]
-    error = api_error(lambda: sdk.oos.notify_execution(oos.NotifyExecutionRequest(
-        region_id=REGION, execution_id=started.execution_id, notify_type="Approve")))
+    error = api_error(
+        lambda: sdk.oos.notify_execution(
+            oos.NotifyExecutionRequest(region_id=REGION, execution_id=started.execution_id, notify_type="Approve")
+        )
+    )
     assert (error.status_code, error.code) == (400, "InvalidStatus.Execution")
 
 
@@ -328,8 +381,11 @@ def test_rejecting_a_paused_loop_cancels_the_execution(seeded, sdk):
     parameters = rollout_parameters(sdk, seeded["seed_image"], batchNumber=2, batchPauseOption="EveryBatchPause")
     started = start(sdk, parameters)
     wait_status(sdk, started.execution_id, "Waiting")
-    sdk.oos.notify_execution(oos.NotifyExecutionRequest(
-        region_id=REGION, execution_id=started.execution_id, notify_type="Reject", notify_note="not today"))
+    sdk.oos.notify_execution(
+        oos.NotifyExecutionRequest(
+            region_id=REGION, execution_id=started.execution_id, notify_type="Reject", notify_note="not today"
+        )
+    )
     rejected = execution(sdk, started.execution_id)
     assert rejected.status == "Cancelled" and "not today" in rejected.status_message
     assert len(children(sdk, started.execution_id)) == 1
@@ -340,15 +396,21 @@ def test_rejecting_a_paused_loop_cancels_the_execution(seeded, sdk):
 
 @pytest.mark.parametrize("template_name", ["ACS-ECS-BulkyRunCommand", ACTION])
 def test_other_templates_are_not_found(seeded, sdk, template_name):
-    error = api_error(lambda: sdk.oos.start_execution(oos.StartExecutionRequest(
-        region_id=REGION, template_name=template_name, parameters="{}")))
+    error = api_error(
+        lambda: sdk.oos.start_execution(
+            oos.StartExecutionRequest(region_id=REGION, template_name=template_name, parameters="{}")
+        )
+    )
     assert (error.status_code, error.code) == (404, "EntityNotExists.Template")
     assert TEMPLATE in error.message
 
 
 def test_template_content_is_refused(seeded, sdk):
-    error = api_error(lambda: sdk.oos.start_execution(oos.StartExecutionRequest(
-        region_id=REGION, template_content="FormatVersion: OOS-2019-06-01\nTasks: []\n")))
+    error = api_error(
+        lambda: sdk.oos.start_execution(
+            oos.StartExecutionRequest(region_id=REGION, template_content="FormatVersion: OOS-2019-06-01\nTasks: []\n")
+        )
+    )
     assert (error.status_code, error.code) == (400, "InvalidParameter")
     assert "TemplateContent" in error.message
 
@@ -376,8 +438,11 @@ def test_bad_parameters_are_refused_before_anything_runs(seeded, sdk, control, c
 
 
 def test_parameters_must_be_a_json_object(seeded, sdk):
-    error = api_error(lambda: sdk.oos.start_execution(oos.StartExecutionRequest(
-        region_id=REGION, template_name=TEMPLATE, parameters="invokeType=invoke")))
+    error = api_error(
+        lambda: sdk.oos.start_execution(
+            oos.StartExecutionRequest(region_id=REGION, template_name=TEMPLATE, parameters="invokeType=invoke")
+        )
+    )
     assert (error.status_code, error.code) == (400, "InvalidParameter")
     assert "Parameters" in error.message
 
@@ -385,8 +450,9 @@ def test_parameters_must_be_a_json_object(seeded, sdk):
 def test_unknown_executions_are_404(seeded, sdk):
     for call in (
         lambda: sdk.oos.cancel_execution(oos.CancelExecutionRequest(region_id=REGION, execution_id="exec-nope")),
-        lambda: sdk.oos.notify_execution(oos.NotifyExecutionRequest(
-            region_id=REGION, execution_id="exec-nope", notify_type="Approve")),
+        lambda: sdk.oos.notify_execution(
+            oos.NotifyExecutionRequest(region_id=REGION, execution_id="exec-nope", notify_type="Approve")
+        ),
     ):
         error = api_error(call)
         assert (error.status_code, error.code) == (404, "EntityNotExists.Execution")

@@ -12,9 +12,10 @@ from alibabacloud_cr20181201 import models as cr
 from prefect.testing.utilities import prefect_test_harness
 
 from deployments.sample_app import stage_sample_app
+from tests.support.images import SEEDED_REPOSITORY
 from tests.support.sdk import SdkClients
 
-REPOSITORY = "ess_eci_test_namespace/ess_eci_test_repo"
+REPOSITORY = SEEDED_REPOSITORY
 
 
 @pytest.fixture(scope="session")

@@ -13,29 +13,44 @@ from tasks.publish import PublishFailed
 from tests.e2e.conftest import REPOSITORY
 
 
-@pytest.mark.parametrize("group,container,environment,error,message", [
-    ("nope", "nginx", {}, TargetError, "no scaling group 'nope' in region cn-hangzhou"),
-    ("ess-eci-test", "web", {}, TargetError, r"no container 'web'; its containers are \['nginx'\]"),
-    ("ess-eci-test", "nginx", {"ALIBABA_CLOUD_REGION_ID": "cn-beijing"}, TargetError, "in region cn-beijing"),
-    ("ess-eci-test", "nginx", {"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "wrong"}, CloudCallFailed,
-     "ess DescribeScalingGroups failed: SignatureDoesNotMatch"),
-], ids=["unknown-group", "unknown-container", "wrong-region", "bad-credentials"])
-def test_bad_target_changes_nothing(seeded, pipeline_env, control, stage, monkeypatch, group, container,
-                                    environment, error, message):
+@pytest.mark.parametrize(
+    "group,container,environment,error,message",
+    [
+        ("nope", "nginx", {}, TargetError, "no scaling group 'nope' in region cn-hangzhou"),
+        ("ess-eci-test", "web", {}, TargetError, r"no container 'web'; its containers are \['nginx'\]"),
+        ("ess-eci-test", "nginx", {"ALIBABA_CLOUD_REGION_ID": "cn-beijing"}, TargetError, "in region cn-beijing"),
+        (
+            "ess-eci-test",
+            "nginx",
+            {"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "wrong"},
+            CloudCallFailed,
+            "ess DescribeScalingGroups failed: SignatureDoesNotMatch",
+        ),
+    ],
+    ids=["unknown-group", "unknown-container", "wrong-region", "bad-credentials"],
+)
+def test_bad_target_changes_nothing(
+    seeded, pipeline_env, control, stage, monkeypatch, group, container, environment, error, message
+):
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     mark = control.audit_mark()
     with pytest.raises(error, match=message):
-        release(target=TargetSpec(scaling_group=group, container=container),
-                image=ImageSpec(repository=REPOSITORY, tag="x"), source=SourceSpec(context=str(stage("x"))))
+        release(
+            target=TargetSpec(scaling_group=group, container=container),
+            image=ImageSpec(repository=REPOSITORY, tag="x"),
+            source=SourceSpec(context=str(stage("x"))),
+        )
     assert control.mutating_calls(mark) == []
 
 
 def test_unknown_digest_changes_nothing(seeded, pipeline_env, control):
     mark = control.audit_mark()
     with pytest.raises(PublishFailed, match="the registry has no image"):
-        release(target=TargetSpec(scaling_group="ess-eci-test", container="nginx"),
-                image=ImageSpec(repository=REPOSITORY, digest="sha256:" + "0" * 64))
+        release(
+            target=TargetSpec(scaling_group="ess-eci-test", container="nginx"),
+            image=ImageSpec(repository=REPOSITORY, digest="sha256:" + "0" * 64),
+        )
     assert control.mutating_calls(mark) == []
 
 

@@ -16,8 +16,12 @@ TARGET = TargetSpec(scaling_group="ess-eci-test", container="nginx")
 
 
 def _release_source(context, tag: str, **rollout):
-    return release(target=TARGET, image=ImageSpec(repository=REPOSITORY, tag=tag),
-                   source=SourceSpec(context=str(context)), rollout=RolloutSpec(**rollout))
+    return release(
+        target=TARGET,
+        image=ImageSpec(repository=REPOSITORY, tag=tag),
+        source=SourceSpec(context=str(context)),
+        rollout=RolloutSpec(**rollout),
+    )
 
 
 def _served_versions(sdk) -> list[str]:
@@ -46,8 +50,11 @@ def test_first_release_changed_tree_and_scale_out(seeded, pipeline_env, sdk, sta
 
     # A scale-out after the run starts an instance on the new digest.
     group = group_by_name(sdk)
-    started = sdk.ess.scale_with_adjustment(ess.ScaleWithAdjustmentRequest(
-        scaling_group_id=group.scaling_group_id, adjustment_type="QuantityChangeInCapacity", adjustment_value=1))
+    started = sdk.ess.scale_with_adjustment(
+        ess.ScaleWithAdjustmentRequest(
+            scaling_group_id=group.scaling_group_id, adjustment_type="QuantityChangeInCapacity", adjustment_value=1
+        )
+    )
     activity = wait_activity(sdk, started.body.scaling_activity_id)
     [new_group] = container_groups(sdk, activity.created_instances)
     assert new_group.containers[0].image == second.image.pinned

@@ -75,7 +75,10 @@ def test_instances_are_listed_and_filtered(cloud, instance_id):
     assert listed["TotalCount"] == 1
     instance = listed["Instances"][0]
     assert (instance["InstanceId"], instance["InstanceName"], instance["InstanceStatus"]) == (
-        instance_id, "localcloud", "RUNNING")
+        instance_id,
+        "localcloud",
+        "RUNNING",
+    )
     assert instance["RegionId"] == "cn-hangzhou" and isinstance(instance["CreateTime"], str)
     assert call(cloud, "ListInstance", InstanceName="other")["Instances"] == []
     assert call(cloud, "ListInstance", InstanceStatus="RUNNING")["TotalCount"] == 1
@@ -105,11 +108,20 @@ def test_an_authorization_token_is_a_real_registry_login_kept_out_of_audit_and_s
 
 def test_namespaces_are_created_read_and_listed(cloud, instance_id, namespace):
     other = f"{namespace}-b"
-    call(cloud, "CreateNamespace", InstanceId=instance_id, NamespaceName=other, AutoCreateRepo="False",
-         DefaultRepoType="PUBLIC")
+    call(
+        cloud,
+        "CreateNamespace",
+        InstanceId=instance_id,
+        NamespaceName=other,
+        AutoCreateRepo="False",
+        DefaultRepoType="PUBLIC",
+    )
     created = call(cloud, "GetNamespace", InstanceId=instance_id, NamespaceName=other)
     assert (created["AutoCreateRepo"], created["DefaultRepoType"], created["NamespaceStatus"]) == (
-        False, "PUBLIC", "NORMAL")
+        False,
+        "PUBLIC",
+        "NORMAL",
+    )
     by_id = call(cloud, "GetNamespace", InstanceId=instance_id, NamespaceId=created["NamespaceId"])
     assert by_id["NamespaceName"] == other
 
@@ -122,7 +134,8 @@ def test_namespaces_are_created_read_and_listed(cloud, instance_id, namespace):
 
 def test_namespace_mistakes_are_refused(cloud, instance_id, namespace):
     assert error(cloud, "CreateNamespace", InstanceId=instance_id, NamespaceName=namespace).code == (
-        "NAMESPACE_ALREADY_EXIST")
+        "NAMESPACE_ALREADY_EXIST"
+    )
     assert error(cloud, "CreateNamespace", InstanceId=instance_id, NamespaceName="Upper").code == "InvalidParameter"
     assert error(cloud, "CreateNamespace", InstanceId=instance_id).code == "MissingParameter"
     missing = error(cloud, "GetNamespace", InstanceId=instance_id, NamespaceName="nope")
@@ -130,17 +143,37 @@ def test_namespace_mistakes_are_refused(cloud, instance_id, namespace):
 
 
 def test_repositories_are_created_and_found_by_id_or_name(cloud, instance_id, namespace):
-    repo_id = call(cloud, "CreateRepository", InstanceId=instance_id, RepoNamespaceName=namespace, RepoName="api",
-                   RepoType="PUBLIC", Summary="the api", Detail="longer", TagImmutability="True")["RepoId"]
+    repo_id = call(
+        cloud,
+        "CreateRepository",
+        InstanceId=instance_id,
+        RepoNamespaceName=namespace,
+        RepoName="api",
+        RepoType="PUBLIC",
+        Summary="the api",
+        Detail="longer",
+        TagImmutability="True",
+    )["RepoId"]
     by_id = call(cloud, "GetRepository", InstanceId=instance_id, RepoId=repo_id)
     by_name = call(cloud, "GetRepository", InstanceId=instance_id, RepoNamespaceName=namespace, RepoName="api")
     assert by_id["RepoId"] == by_name["RepoId"] == repo_id
     assert (by_id["RepoType"], by_id["Summary"], by_id["Detail"], by_id["TagImmutability"]) == (
-        "PUBLIC", "the api", "longer", True)
+        "PUBLIC",
+        "the api",
+        "longer",
+        True,
+    )
     assert by_id["RepoBuildType"] == "MANUAL" and isinstance(by_id["CreateTime"], int)
 
-    duplicate = error(cloud, "CreateRepository", InstanceId=instance_id, RepoNamespaceName=namespace, RepoName="api",
-                      RepoType="PUBLIC", Summary="again")
+    duplicate = error(
+        cloud,
+        "CreateRepository",
+        InstanceId=instance_id,
+        RepoNamespaceName=namespace,
+        RepoName="api",
+        RepoType="PUBLIC",
+        Summary="again",
+    )
     assert duplicate.code == "REPO_ALREADY_EXIST"
     missing = error(cloud, "GetRepository", InstanceId=instance_id, RepoId="crr-missing")
     assert (missing.status, missing.code) == (404, "REPO_NOT_EXIST")
@@ -155,7 +188,9 @@ def test_a_push_under_an_auto_create_namespace_creates_the_repository(cloud, ins
     listed = call(cloud, "ListRepository", InstanceId=instance_id)
     assert listed["TotalCount"] == "2"
     assert {(r["RepoNamespaceName"], r["RepoName"], r["RepoBuildType"]) for r in listed["Repositories"]} == {
-        (namespace, "pushed", "AUTO"), (namespace, "web", "MANUAL")}
+        (namespace, "pushed", "AUTO"),
+        (namespace, "web", "MANUAL"),
+    }
     first = call(cloud, "ListRepository", InstanceId=instance_id, MaxResults="1")
     rest = call(cloud, "ListRepository", InstanceId=instance_id, MaxResults="1", NextToken=first["NextToken"])
     assert [r["RepoName"] for r in first["Repositories"] + rest["Repositories"]] == ["pushed", "web"]
@@ -167,8 +202,9 @@ def test_tags_come_from_the_registry_newest_first(cloud, instance_id, namespace,
     older = push_http_image(registry, repository, "old", "old")  # created 1970
     layers, config = http_image("new")
     newer = registry.push_image(repository, "new", layers, {**config, "created": "2026-01-02T03:04:05Z"})
-    repo_id = call(cloud, "GetRepository", InstanceId=instance_id, RepoNamespaceName=namespace,
-                   RepoName="web")["RepoId"]
+    repo_id = call(cloud, "GetRepository", InstanceId=instance_id, RepoNamespaceName=namespace, RepoName="web")[
+        "RepoId"
+    ]
 
     listed = call(cloud, "ListRepoTag", InstanceId=instance_id, RepoId=repo_id)
     assert listed["TotalCount"] == "2"
@@ -188,8 +224,15 @@ def test_tags_come_from_the_registry_newest_first(cloud, instance_id, namespace,
 
 
 def test_the_state_survives_a_round_trip(cloud, instance_id, namespace):
-    call(cloud, "CreateRepository", InstanceId=instance_id, RepoNamespaceName=namespace, RepoName="kept",
-         RepoType="PRIVATE", Summary="kept")
+    call(
+        cloud,
+        "CreateRepository",
+        InstanceId=instance_id,
+        RepoNamespaceName=namespace,
+        RepoName="kept",
+        RepoType="PRIVATE",
+        Summary="kept",
+    )
     restored = AcrModel(cloud)
     restored.from_state(json.loads(json.dumps(cloud.acr.to_state())))
     assert restored.to_state() == cloud.acr.to_state()

@@ -27,7 +27,11 @@ def test_serve_prints_one_json_line_and_cleans_up_on_sigterm(tmp_path, _no_proxy
     require_docker()
     process = subprocess.Popen(
         [sys.executable, "-m", "localcloud", "serve", "--instances", "docker", "--state-dir", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     try:
         line = process.stdout.readline()
         assert line, process.stderr.read()

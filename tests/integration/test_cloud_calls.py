@@ -18,12 +18,16 @@ def _attempts(control, since: int) -> int:
     return sum(1 for e in control.audit(since) if e["action"] == "DescribeScalingGroups")
 
 
-@pytest.mark.parametrize("fault", [
-    {"kind": "throttle", "retry_after_ms": 10},
-    {"kind": "server_error", "status": 503},
-    {"kind": "server_error", "status": 500},
-    {"kind": "drop_connection"},
-], ids=["throttling", "503", "500", "dropped-connection"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "throttle", "retry_after_ms": 10},
+        {"kind": "server_error", "status": 503},
+        {"kind": "server_error", "status": 500},
+        {"kind": "drop_connection"},
+    ],
+    ids=["throttling", "503", "500", "dropped-connection"],
+)
 def test_transient_errors_are_retried(seeded, sdk, control, fault):
     control.add_fault(action="DescribeScalingGroups", times=2, **fault)
     mark = control.audit_mark()
@@ -44,7 +48,10 @@ def test_persistent_transient_errors_give_up_after_the_last_attempt(seeded, sdk,
 def test_other_errors_are_not_retried(seeded, sdk, control):
     mark = control.audit_mark()
     with pytest.raises(CloudCallFailed, match="MissingParameter") as failed:
-        call(lambda: sdk.ess.describe_scaling_groups(ess.DescribeScalingGroupsRequest()),
-             what="ess DescribeScalingGroups", base=0.01)
+        call(
+            lambda: sdk.ess.describe_scaling_groups(ess.DescribeScalingGroupsRequest()),
+            what="ess DescribeScalingGroups",
+            base=0.01,
+        )
     assert failed.value.code == "MissingParameter" and failed.value.status_code == 400
     assert _attempts(control, mark) == 1

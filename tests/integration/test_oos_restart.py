@@ -26,8 +26,9 @@ def start_paused_rollout(sdk: SdkClients, image: str) -> str:
         "batchNumber": 2,
         "batchPauseOption": "FirstBatchPause",
     }
-    return sdk.oos.start_execution(oos.StartExecutionRequest(
-        region_id=REGION, template_name=TEMPLATE, parameters=json.dumps(parameters))).body.execution.execution_id
+    return sdk.oos.start_execution(
+        oos.StartExecutionRequest(region_id=REGION, template_name=TEMPLATE, parameters=json.dumps(parameters))
+    ).body.execution.execution_id
 
 
 def status(sdk: SdkClients, execution_id: str) -> oos.ListExecutionsResponseBodyExecutions:
@@ -41,14 +42,18 @@ def test_a_running_execution_comes_back_failed_after_a_restart(tmp_path, _no_pro
         image = f"{first.info.registry}/ess_eci_test_namespace/ess_eci_test_repo:seed"
         execution_id = start_paused_rollout(sdk, image)
         wait_until(lambda: status(sdk, execution_id).status == "Waiting", timeout=60, what="the first batch pause")
-        [child] = sdk.oos.list_executions(oos.ListExecutionsRequest(
-            region_id=REGION, parent_execution_id=execution_id)).body.executions
+        [child] = sdk.oos.list_executions(
+            oos.ListExecutionsRequest(region_id=REGION, parent_execution_id=execution_id)
+        ).body.executions
     with LocalCloud(instances="simulated", state_dir=tmp_path, latencies=TEST_LATENCIES.model_copy()) as second:
         sdk = SdkClients.for_cloud(second.info)
         after = status(sdk, execution_id)
         assert after.status == "Failed" and after.end_date
         assert "localcloud restarted while this execution was Waiting" in after.status_message
         assert status(sdk, child.execution_id).status == "Success"
-        loop = sdk.oos.list_task_executions(oos.ListTaskExecutionsRequest(
-            region_id=REGION, execution_id=execution_id, task_name="invokeByUpdateContainerGroup")).body
+        loop = sdk.oos.list_task_executions(
+            oos.ListTaskExecutionsRequest(
+                region_id=REGION, execution_id=execution_id, task_name="invokeByUpdateContainerGroup"
+            )
+        ).body
         assert [t.status for t in loop.task_executions] == ["Failed"]

@@ -14,9 +14,13 @@ def test_configuration_instances_and_keys_survive_a_restart(tmp_path, _no_proxy_
     with LocalCloud(instances="simulated", state_dir=tmp_path, latencies=TEST_LATENCIES.model_copy()) as first:
         sdk = SdkClients.for_cloud(first.info)
         group = group_by_name(sdk)
-        sdk.ess.modify_eci_scaling_configuration(ess.ModifyEciScalingConfigurationRequest(
-            scaling_configuration_id=group.active_scaling_configuration_id, containers_update_type="IncrementalUpdate",
-            containers=[ess.ModifyEciScalingConfigurationRequestContainers(name="nginx", image="r/app:after")]))
+        sdk.ess.modify_eci_scaling_configuration(
+            ess.ModifyEciScalingConfigurationRequest(
+                scaling_configuration_id=group.active_scaling_configuration_id,
+                containers_update_type="IncrementalUpdate",
+                containers=[ess.ModifyEciScalingConfigurationRequestContainers(name="nginx", image="r/app:after")],
+            )
+        )
         members = sorted(i.instance_id for i in instances(sdk, group.scaling_group_id))
         keys = (first.info.access_key_id, first.info.access_key_secret)
     with LocalCloud(instances="simulated", state_dir=tmp_path, latencies=TEST_LATENCIES.model_copy()) as second:

@@ -123,15 +123,28 @@ def test_oci_manifests_and_indexes_are_read_too(registry):
     docker_digest = push_http_image(registry, repository, "docker", "oci")
     schema2 = registry.manifest(repository, docker_digest)
     manifest = _raw_manifest(registry, repository, "docker")
-    oci = {**manifest, "mediaType": OCI_MANIFEST,
-           "config": {**manifest["config"], "mediaType": "application/vnd.oci.image.config.v1+json"},
-           "layers": [{**layer, "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip"}
-                      for layer in manifest["layers"]]}
+    oci = {
+        **manifest,
+        "mediaType": OCI_MANIFEST,
+        "config": {**manifest["config"], "mediaType": "application/vnd.oci.image.config.v1+json"},
+        "layers": [
+            {**layer, "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip"} for layer in manifest["layers"]
+        ],
+    }
     oci_body = json.dumps(oci).encode()
     oci_digest = _put_manifest(registry, repository, "oci", oci_body, OCI_MANIFEST)
-    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
-        {"mediaType": OCI_MANIFEST, "digest": oci_digest, "size": len(oci_body),
-         "platform": {"os": "linux", "architecture": host_architecture()}}]}
+    index = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [
+            {
+                "mediaType": OCI_MANIFEST,
+                "digest": oci_digest,
+                "size": len(oci_body),
+                "platform": {"os": "linux", "architecture": host_architecture()},
+            }
+        ],
+    }
     index_digest = _put_manifest(registry, repository, "index", json.dumps(index).encode(), OCI_INDEX)
 
     as_oci = registry.manifest(repository, "oci")
@@ -195,8 +208,14 @@ def test_the_seed_image_runs_on_its_own_loopback_address_and_serves_its_page(run
 @pytest.mark.docker
 def test_a_groups_containers_share_one_address_with_their_commands_args_and_environment(runtime, registry, engine):
     image = _image(registry, "shared")
-    sidecar = ContainerSpec("sidecar", image, ports=(8080,), commands=("/bin/busybox",),
-                            args=("httpd", "-f", "-p", "8080", "-h", "/www"), environment=(("ROLE", "sidecar"),))
+    sidecar = ContainerSpec(
+        "sidecar",
+        image,
+        ports=(8080,),
+        commands=("/bin/busybox",),
+        args=("httpd", "-f", "-p", "8080", "-h", "/www"),
+        environment=(("ROLE", "sidecar"),),
+    )
     handle = runtime.launch(f"eci-{uuid.uuid4().hex[:8]}", [ContainerSpec("web", image, ports=(80,)), sidecar])
 
     assert page(handle.ip, 80) == page(handle.ip, 8080) == "shared"
@@ -284,14 +303,23 @@ def _admin(registry: Registry) -> tuple[str, str]:
 
 def _raw_manifest(registry: Registry, repository: str, tag: str) -> dict:
     # Without this Accept header the registry would convert the manifest to the old schema 1.
-    response = _http.get(f"http://{registry.address}/v2/{repository}/manifests/{tag}", auth=_admin(registry),
-                         headers={"Accept": DOCKER_MANIFEST}, timeout=10)
+    response = _http.get(
+        f"http://{registry.address}/v2/{repository}/manifests/{tag}",
+        auth=_admin(registry),
+        headers={"Accept": DOCKER_MANIFEST},
+        timeout=10,
+    )
     response.raise_for_status()
     return response.json()
 
 
 def _put_manifest(registry: Registry, repository: str, tag: str, body: bytes, media_type: str) -> str:
-    response = _http.put(f"http://{registry.address}/v2/{repository}/manifests/{tag}", data=body,
-                         headers={"Content-Type": media_type}, auth=_admin(registry), timeout=10)
+    response = _http.put(
+        f"http://{registry.address}/v2/{repository}/manifests/{tag}",
+        data=body,
+        headers={"Content-Type": media_type},
+        auth=_admin(registry),
+        timeout=10,
+    )
     assert response.status_code == 201, response.text
     return response.headers["Docker-Content-Digest"]

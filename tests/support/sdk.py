@@ -13,8 +13,13 @@ from alibabacloud_tea_openapi.models import Config
 from localcloud import LocalCloudInfo
 
 
-def sdk_config(info: LocalCloudInfo, *, secret: str | None = None, access_key_id: str | None = None,
-               security_token: str | None = None) -> Config:
+def sdk_config(
+    info: LocalCloudInfo,
+    *,
+    secret: str | None = None,
+    access_key_id: str | None = None,
+    security_token: str | None = None,
+) -> Config:
     return Config(
         access_key_id=access_key_id or info.access_key_id,
         access_key_secret=secret if secret is not None else info.access_key_secret,

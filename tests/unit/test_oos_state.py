@@ -15,21 +15,40 @@ def model() -> OosModel:
 
 
 def execution(execution_id: str, status: str) -> Execution:
-    return Execution(execution_id, "ACS-ESS-RollingUpdateByUpdateContainerGroup", "t-1", "v1", {"invokeType": "invoke"},
-                     "cn-hangzhou", status=status)
+    return Execution(
+        execution_id,
+        "ACS-ESS-RollingUpdateByUpdateContainerGroup",
+        "t-1",
+        "v1",
+        {"invokeType": "invoke"},
+        "cn-hangzhou",
+        status=status,
+    )
 
 
 def task(task_id: str, execution_id: str, status: str) -> TaskExecution:
-    return TaskExecution(task_id, execution_id, "invokeByUpdateContainerGroup", "ACS::ESS::UpdateContainerGroup",
-                         "t-1", {}, status=status)
+    return TaskExecution(
+        task_id,
+        execution_id,
+        "invokeByUpdateContainerGroup",
+        "ACS::ESS::UpdateContainerGroup",
+        "t-1",
+        {},
+        status=status,
+    )
 
 
 def saved_state() -> dict:
     state = {
-        "executions": [asdict(execution("exec-done", SUCCESS)), asdict(execution("exec-running", RUNNING)),
-                       asdict(execution("exec-paused", WAITING))],
-        "task_executions": [asdict(task("task-exec-done", "exec-done", SUCCESS)),
-                            asdict(task("task-exec-running", "exec-running", RUNNING))],
+        "executions": [
+            asdict(execution("exec-done", SUCCESS)),
+            asdict(execution("exec-running", RUNNING)),
+            asdict(execution("exec-paused", WAITING)),
+        ],
+        "task_executions": [
+            asdict(task("task-exec-done", "exec-done", SUCCESS)),
+            asdict(task("task-exec-running", "exec-running", RUNNING)),
+        ],
         "client_tokens": {"token-1": "exec-done"},
     }
     return json.loads(json.dumps(state))  # what the state file holds

@@ -1,7 +1,13 @@
 """The documented signature test vectors, and the canonicalisation rules the SDK follows."""
 
-from localcloud.gateway.signing import (EMPTY_BODY_SHA256, acs3_signature, canonical_query, canonical_request,
-                                        parse_acs3_authorization, rpc_v1_signature)
+from localcloud.gateway.signing import (
+    EMPTY_BODY_SHA256,
+    acs3_signature,
+    canonical_query,
+    canonical_request,
+    parse_acs3_authorization,
+    rpc_v1_signature,
+)
 
 V3_HEADERS = {
     "host": "ecs.cn-shanghai.aliyuncs.com",
@@ -28,10 +34,15 @@ def test_acs3_signature_changes_with_the_secret():
 
 def test_rpc_v1_documented_vector():
     params = [
-        ("AccessKeyId", "testid"), ("Action", "DescribeDedicatedHosts"), ("Format", "JSON"),
-        ("RegionId", "cn-beijing"), ("SignatureMethod", "HMAC-SHA1"),
-        ("SignatureNonce", "edb2b34af0af9a6d14deaf7c1a5315eb"), ("SignatureVersion", "1.0"),
-        ("Timestamp", "2023-03-13T08:34:30Z"), ("Version", "2014-05-26"),
+        ("AccessKeyId", "testid"),
+        ("Action", "DescribeDedicatedHosts"),
+        ("Format", "JSON"),
+        ("RegionId", "cn-beijing"),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureNonce", "edb2b34af0af9a6d14deaf7c1a5315eb"),
+        ("SignatureVersion", "1.0"),
+        ("Timestamp", "2023-03-13T08:34:30Z"),
+        ("Version", "2014-05-26"),
     ]
     assert rpc_v1_signature("testsecret", "GET", params) == "9NaGiOspFP5UPcwX8Iwt2YJXXuk="
 
@@ -44,9 +55,7 @@ def test_canonical_query_uses_rfc3986_for_values_decoded_from_form_encoding():
 
 
 def test_authorization_header_parts():
-    parsed = parse_acs3_authorization(
-        "ACS3-HMAC-SHA256 Credential=AK1,SignedHeaders=host;x-acs-date,Signature=abc"
-    )
+    parsed = parse_acs3_authorization("ACS3-HMAC-SHA256 Credential=AK1,SignedHeaders=host;x-acs-date,Signature=abc")
     assert parsed is not None
     assert (parsed.access_key_id, parsed.signed_headers, parsed.signature) == ("AK1", ["host", "x-acs-date"], "abc")
     assert parse_acs3_authorization("HMAC-SHA1 whatever") is None

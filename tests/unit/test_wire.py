@@ -9,8 +9,12 @@ from localcloud.gateway.wire import as_bool, unflatten
 
 def test_unflatten_lists_structs_and_nested_lists():
     flat = {
-        "Containers.2.Name": "b", "Containers.1.Name": "a", "Containers.1.Commands.1": "/bin/sh",
-        "Containers.1.Commands.2": "-c", "Containers.1.EnvironmentVars.1.Key": "K", "ScalingConfigurationId": "asc-1",
+        "Containers.2.Name": "b",
+        "Containers.1.Name": "a",
+        "Containers.1.Commands.1": "/bin/sh",
+        "Containers.1.Commands.2": "-c",
+        "Containers.1.EnvironmentVars.1.Key": "K",
+        "ScalingConfigurationId": "asc-1",
         "Containers.10.Name": "j",
     }
     tree = unflatten(flat)
@@ -26,10 +30,30 @@ def test_booleans_as_python_prints_them(raw, expected):
 
 
 def test_eci_and_ess_namings_give_the_same_container():
-    eci = normalize_containers([{"Name": "app", "Image": "r/a:1", "Port": [{"Port": "80"}], "Command": ["x"],
-                                 "EnvironmentVar": [{"Key": "K", "Value": "V"}]}], "Container")
-    ess = normalize_containers([{"Name": "app", "Image": "r/a:1", "Ports": [{"Port": 80, "Protocol": "TCP"}],
-                                 "Commands": ["x"], "EnvironmentVars": [{"Key": "K", "Value": "V"}]}], "Containers")
+    eci = normalize_containers(
+        [
+            {
+                "Name": "app",
+                "Image": "r/a:1",
+                "Port": [{"Port": "80"}],
+                "Command": ["x"],
+                "EnvironmentVar": [{"Key": "K", "Value": "V"}],
+            }
+        ],
+        "Container",
+    )
+    ess = normalize_containers(
+        [
+            {
+                "Name": "app",
+                "Image": "r/a:1",
+                "Ports": [{"Port": 80, "Protocol": "TCP"}],
+                "Commands": ["x"],
+                "EnvironmentVars": [{"Key": "K", "Value": "V"}],
+            }
+        ],
+        "Containers",
+    )
     assert eci == ess
 
 
