@@ -16,7 +16,7 @@ from alibabacloud_tea_openapi.utils_models import OpenApiRequest, Params
 from darabonba.exceptions import UnretryableException
 from darabonba.runtime import RuntimeOptions
 
-from localcloud.gateway.signing import acs3_signature, canonical_request
+from localcloud.gateway.signing import acs3_signature, canonical_request, rpc_v1_signature
 from tests.support.cloud_views import REGION, group_by_name
 from tests.support.errors import api_error
 from tests.support.sdk import SdkClients, sdk_config
@@ -91,6 +91,23 @@ def test_a_reused_nonce_is_refused(seeded, local_cloud):
     second = _signed_raw_request(local_cloud.info, nonce)
     assert (second.status_code, second.json()["Code"]) == (400, "SignatureNonceUsed")
     assert set(second.json()) == {"RequestId", "HostId", "Code", "Message", "Recommend"}
+
+
+def test_rpc_parameters_in_a_form_body_are_accepted(seeded, local_cloud):
+    """Older clients send RPC parameters as a form body; the business parameters are read from it too."""
+    info = local_cloud.info
+    params = [
+        ("Action", "DescribeScalingGroups"), ("Version", "2022-02-22"), ("Format", "JSON"),
+        ("AccessKeyId", info.access_key_id), ("SignatureMethod", "HMAC-SHA1"), ("SignatureVersion", "1.0"),
+        ("SignatureNonce", uuid.uuid4().hex), ("Timestamp", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
+        ("RegionId", REGION), ("ScalingGroupNames.1", "ess-eci-test"),
+    ]
+    params.append(("Signature", rpc_v1_signature(info.access_key_secret, "POST", params)))
+    session = requests.Session()
+    session.trust_env = False
+    response = session.post(f"http://{info.endpoint}/", data=params, timeout=10)
+    assert response.status_code == 200, response.text
+    assert [g["ScalingGroupName"] for g in response.json()["ScalingGroups"]] == ["ess-eci-test"]
 
 
 def test_unknown_action_is_refused(seeded, sdk):
