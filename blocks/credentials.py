@@ -13,7 +13,7 @@ from alibabacloud_ess20220222.client import Client as EssClient
 from alibabacloud_oos20190601.client import Client as OosClient
 from alibabacloud_tea_openapi.models import Config
 from prefect.blocks.core import Block
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from blocks.endpoints import Endpoint
 
@@ -31,6 +31,7 @@ class AlibabaCloudCredentials(Block):
     """An AccessKey (or STS token) and region, with endpoint overrides so the same code talks to the real
     cloud or to localcloud."""
 
+    model_config = ConfigDict(hide_input_in_errors=True)  # a failed validation must not print the secret
     _block_type_name = "Alibaba Cloud Credentials"
     _description = "RAM AccessKey or STS credentials for ESS, ECI, OOS and ACR, with endpoint overrides."
 

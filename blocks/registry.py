@@ -7,12 +7,11 @@ docker_client.login(login.username, login.password.get_secret_value(), registry=
 
 from __future__ import annotations
 
-import time
 from typing import Literal
 
 from alibabacloud_cr20181201 import models as cr
 from prefect.blocks.core import Block
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from blocks.credentials import AlibabaCloudCredentials
 from blocks.endpoints import Endpoint
@@ -21,12 +20,12 @@ from blocks.endpoints import Endpoint
 class RegistryLogin(BaseModel):
     username: str
     password: SecretStr
-    expires_at: float | None = Field(None, description="epoch seconds; None for a fixed password")
 
 
 class AcrRegistry(Block):
     """An ACR instance (Enterprise or Personal) and a repository in it."""
 
+    model_config = ConfigDict(hide_input_in_errors=True)  # a failed validation must not print the password
     _block_type_name = "ACR Registry"
     _description = "An Alibaba Cloud Container Registry repository and how to log in to it."
 
@@ -61,13 +60,6 @@ class AcrRegistry(Block):
         return f"{self.instance_name}-registry{vpc}.{self.region_id}.cr.aliyuncs.com"
 
     @property
-    def scheme(self) -> str:
-        """Registries on this machine speak plain HTTP (Docker allows that for 127.0.0.0/8 only)."""
-        if self.registry_host and "://" in self.registry_host:
-            return Endpoint.parse(self.registry_host).protocol
-        return "http" if Endpoint(host=self.host).is_loopback else "https"
-
-    @property
     def image_repository(self) -> str:
         return f"{self.host}/{self.namespace}/{self.repository}"
 
@@ -82,8 +74,4 @@ class AcrRegistry(Block):
             .get_authorization_token(cr.GetAuthorizationTokenRequest(instance_id=self.instance_id))
             .body
         )
-        return RegistryLogin(
-            username=body.temp_username,
-            password=SecretStr(body.authorization_token),
-            expires_at=body.expire_time / 1000 if body.expire_time else time.time() + 3600,
-        )
+        return RegistryLogin(username=body.temp_username, password=SecretStr(body.authorization_token))

@@ -16,7 +16,8 @@ from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
 from flows.report import render_markdown
 from tasks.build import build_image
 from tasks.cloud_views import find_group, group_instances
-from tasks.models import ImageRef, ReleaseResult, RolloutResult, Verification
+from tasks.logs import logger
+from tasks.models import ImageRef, InstanceState, ReleaseResult, RolloutResult, Verification
 from tasks.publish import publish_image, resolve_existing_image
 from tasks.rollback import rollback_release
 from tasks.rolling_update import rolling_update
@@ -53,6 +54,46 @@ def _publish_report(result: ReleaseResult, group: str) -> None:
     )
 
 
+def _instances_now(credentials, group, container: str) -> list[InstanceState]:
+    """For the report after a rollback; a failure to read them must not hide the release's own failure."""
+    try:
+        return group_instances(credentials, group, container)
+    except Exception as error:
+        logger().error("could not read the group's instances after the rollback: %s", error)
+        return []
+
+
+def _image_to_release(
+    image: ImageSpec, source: SourceSpec | None, registry, credentials, watch: _Stopwatch, skipped: dict[str, str]
+) -> tuple[ImageRef, bool]:
+    """Build and publish from the source, or resolve the existing image. Returns (image, whether anything was
+    built or pushed)."""
+    if source is None or image.digest is not None:
+        with watch.stage("publish"):
+            image_ref = resolve_existing_image(registry, credentials, image.digest or image.tag)
+        skipped["build"] = "an existing image was given"
+        skipped["publish"] = f"deploying {image_ref.pinned} as it is in the registry"
+        return image_ref, False
+    checked_out = checkout(source.context, source.ref)
+    with watch.stage("build"):
+        built = build_image(
+            Path(checked_out.context),
+            source.dockerfile,
+            source.build_args,
+            source.target,
+            source.platform,
+            checked_out.revision,
+            checked_out.source_url,
+        )
+    with watch.stage("publish"):
+        published = publish_image(built, registry, credentials, image.tag)
+    if not built.built:
+        skipped["build"] = f"unchanged tree: reused {built.image_id[:19]}"
+    if not published.pushed:
+        skipped["publish"] = f"the registry already had {published.image.digest} as {image.tag}"
+    return published.image, built.built or published.pushed
+
+
 @flow(name="release")
 def release(
     target: TargetSpec, image: ImageSpec, source: SourceSpec | None = None, rollout: RolloutSpec = RolloutSpec()
@@ -65,44 +106,19 @@ def release(
     skipped: dict[str, str] = {}
     # The target is checked before anything is built or pushed: a wrong group costs nothing.
     group = find_group(credentials, target.scaling_group)
+    snapshot(credentials, group, target.container)
+    image_ref, produced = _image_to_release(image, source, registry, credentials, watch, skipped)
+
+    # Snapshot right before the write, so a rollback restores what was there when the release changed it.
+    group = find_group(credentials, group.scaling_group_id)
     before = snapshot(credentials, group, target.container)
     instances_before = group_instances(credentials, group, target.container)
-
-    built = None
-    if source is not None and image.digest is None:
-        if image.tag is None:
-            raise ValueError("building needs a tag to push")
-        checked_out = checkout(source.context, source.ref)
-        with watch.stage("build"):
-            built = build_image(
-                Path(checked_out.context),
-                source.dockerfile,
-                source.build_args,
-                source.target,
-                source.platform,
-                checked_out.revision,
-                checked_out.source_url,
-            )
-        with watch.stage("publish"):
-            published = publish_image(built, registry, credentials, image.tag)
-        image_ref: ImageRef = published.image
-        if not built.built:
-            skipped["build"] = f"unchanged tree: reused {built.image_id[:19]}"
-        if not published.pushed:
-            skipped["publish"] = f"the registry already had {image_ref.digest} as {image.tag}"
-    else:
-        with watch.stage("publish"):
-            image_ref = resolve_existing_image(registry, credentials, image.digest or image.tag)
-        skipped["build"] = "an existing image was given"
-        skipped["publish"] = f"deploying {image_ref.pinned} as it is in the registry"
-
-    with watch.stage("update-scaling-config"):
-        change = update_scaling_config(credentials, before, image_ref)
-    if not change.written:
-        skipped["update-scaling-config"] = "the configuration already held the image"
-
     rollout_result: RolloutResult | None = None
     try:
+        with watch.stage("update-scaling-config"):
+            change = update_scaling_config(credentials, before, image_ref)
+        if not change.written:
+            skipped["update-scaling-config"] = "the configuration already held the image"
         with watch.stage("rolling-update"):
             rollout_result = rolling_update(
                 credentials,
@@ -133,42 +149,34 @@ def release(
                 skipped["verify-scale-out"] = verification.note
     except Exception as error:
         execution_id = rollout_result.execution_id if rollout_result else getattr(error, "execution_id", None)
-        if not change.written and execution_id is None:
-            raise
         with watch.stage("rollback"):
             rolled_back = rollback_release(
                 credentials,
                 before,
+                image_ref.pinned,
                 execution_id,
                 [i.instance_id for i in instances_before],
                 rollout.batch_number,
                 rollout.timeout_seconds,
             )
-        complete = rolled_back.execution_status in (None, "Success")
+        outcome = "rolled back" if rolled_back.complete else "ROLLBACK INCOMPLETE, check the group"
         result = ReleaseResult(
-            status="rolled_back" if complete else "failed",
+            status="rolled_back" if rolled_back.complete else "failed",
             image=image_ref,
             config_before=before.image,
-            config_after=before.image,
+            config_after=before.image if rolled_back.complete else None,
             execution_id=execution_id,
             instances_before=instances_before,
-            instances_after=group_instances(credentials, group, target.container),
+            instances_after=_instances_now(credentials, group, target.container),
             rollback=rolled_back,
             timings=watch.timings,
             skipped=skipped,
-            message=(
-                f"release of {image_ref.pinned} failed ({error}); "
-                + (
-                    f"rolled back: {rolled_back.message}"
-                    if complete
-                    else f"ROLLBACK INCOMPLETE, check the group: {rolled_back.message}"
-                )
-            ),
+            message=f"release of {image_ref.pinned} failed ({error}); {outcome}: {rolled_back.message}",
         )
         _publish_report(result, group.scaling_group_name)
         raise ReleaseFailed(result) from error
 
-    unchanged = (built is None or not built.built) and "publish" in skipped and not changed
+    unchanged = not produced and not changed
     result = ReleaseResult(
         status="unchanged" if unchanged else "released",
         image=image_ref,

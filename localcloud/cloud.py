@@ -65,6 +65,7 @@ class Cloud:
         self.state_dir = state_dir
         self._threads: list[threading.Thread] = []
         self._dirty = threading.Event()
+        self.answered_tokens: dict[str, dict[str, Any]] = {}
         self.eci = EciModel(self)
         self.ess = EssModel(self)
         self.oos = OosModel(self)
@@ -86,7 +87,7 @@ class Cloud:
                     f"{product.name.upper()} {product.version} has no action {request.action!r}.",
                 )
             with self.lock:
-                body = handler(self, request)
+                body = self._run_once(product, request, handler)
             if request.action in product.mutating:
                 self.changed()
             return {"RequestId": request.request_id, **body}
@@ -108,6 +109,17 @@ class Cloud:
                 mutating=request.action in product.mutating,
                 request_id=request.request_id,
             )
+
+    def _run_once(self, product: Product, request: ApiRequest, handler) -> dict[str, Any]:
+        """Mutating calls carrying a ClientToken are idempotent: the same token (from the same caller) gets the
+        first call's answer instead of doing the work again, as the real APIs promise."""
+        token = request.params.get("ClientToken") if request.action in product.mutating else None
+        if not token:
+            return handler(self, request)
+        key = f"{product.name}:{request.action}:{request.access_key_id}:{token}"
+        if key not in self.answered_tokens:
+            self.answered_tokens[key] = handler(self, request)
+        return dict(self.answered_tokens[key])
 
     def invoke(self, product: Product, action: str, params: dict[str, Any], *, caller: str) -> dict[str, Any]:
         """A call made inside the cloud on the user's behalf (OOS running a template)."""
@@ -145,6 +157,7 @@ class Cloud:
             self.eci.groups.clear()
             self.ess = EssModel(self)
             self.oos = OosModel(self)
+            self.answered_tokens.clear()
         for handle in handles:
             self.runtime.destroy(handle)
         self.changed()
@@ -162,6 +175,7 @@ class Cloud:
                 "eci": self.eci.to_state(),
                 "oos": self.oos.to_state(),
                 "acr": self.acr.to_state(),
+                "answered_tokens": dict(self.answered_tokens),
             }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -170,6 +184,7 @@ class Cloud:
             self.ess.from_state(state.get("ess", {}))
             self.oos.from_state(state.get("oos", {}))
             self.acr.from_state(state.get("acr", {}))
+            self.answered_tokens = dict(state.get("answered_tokens", {}))
 
     def state_file(self) -> Path | None:
         return self.state_dir / "state.json" if self.state_dir else None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -79,13 +78,12 @@ def build_image(
 ) -> BuiltImage:
     """Build the image unless an image with the same content key exists; stream the build log."""
     log = logger()
-    started = time.monotonic()
     key = cache_key(context, dockerfile, build_args, target, platform)
     client = docker.from_env()
     cached = _cached_image(client, key)
     if cached:
         log.info("build: unchanged tree (cache key %s), reusing %s", key[:12], cached)
-        return BuiltImage(image_id=cached, cache_key=key, built=False, seconds=time.monotonic() - started)
+        return BuiltImage(image_id=cached, cache_key=key, built=False)
     labels = {
         CACHE_LABEL: key,
         "org.opencontainers.image.created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -113,4 +111,4 @@ def build_image(
     if image_id is None:
         raise BuildFailed(f"docker build of {context} reported no image id")
     log.info("build: built %s (cache key %s)", image_id, key[:12])
-    return BuiltImage(image_id=image_id, cache_key=key, built=True, seconds=time.monotonic() - started)
+    return BuiltImage(image_id=image_id, cache_key=key, built=True)

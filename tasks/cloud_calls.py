@@ -9,12 +9,12 @@ import time
 from typing import Callable, TypeVar
 
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException, ThrottlingException
-from darabonba.exceptions import UnretryableException
+from darabonba.exceptions import RetryError, UnretryableException
 
 T = TypeVar("T")
 log = logging.getLogger("eci_release.cloud")
 
-RETRYABLE_CODES = {"Throttling", "Throttling.User", "Throttling.Api", "ServiceUnavailable", "InternalError"}
+RETRYABLE_CODES = {"ServiceUnavailable", "InternalError"}  # besides every Throttling* code
 
 
 class CloudCallFailed(RuntimeError):
@@ -32,8 +32,11 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, AlibabaCloudException):
         code = error.code or ""
         return code in RETRYABLE_CODES or code.startswith("Throttling") or (error.status_code or 0) >= 500
-    # The SDK wraps connection refused, resets and timeouts as UnretryableException(RetryError).
-    return isinstance(error, (UnretryableException, ConnectionError))
+    # The SDK wraps network failures (refused, reset, timed out) as UnretryableException around a RetryError;
+    # it wraps other things too (a body that is not JSON), which are not transient.
+    if isinstance(error, UnretryableException):
+        return isinstance(getattr(error, "inner_exception", None), RetryError)
+    return isinstance(error, ConnectionError)
 
 
 def backoff_delays(attempts: int, base: float, cap: float) -> list[float]:
@@ -43,7 +46,10 @@ def backoff_delays(attempts: int, base: float, cap: float) -> list[float]:
 
 def call(operation: Callable[[], T], *, what: str, attempts: int = 6, base: float = 0.2, cap: float = 5.0) -> T:
     """Run one API call, retrying transient failures. ``what`` names the call in logs and errors; a failure
-    that is not transient (or still fails after the last attempt) raises ``CloudCallFailed``."""
+    that is not transient (or still fails after the last attempt) raises ``CloudCallFailed``.
+
+    A call that creates something must carry a ClientToken, so that a retry after a response was lost (the
+    request may have succeeded) does not create it twice."""
     delays = backoff_delays(attempts, base, cap)
     for attempt in range(attempts):
         try:

@@ -13,6 +13,9 @@ from tasks.cloud_calls import call
 from tasks.models import InstanceState, ScalingGroupRef
 from tasks.waiting import poll
 
+# Every lifecycle state an instance of a scaling group can be in.
+ALL_STATES = ("Pending", "Pending:Wait", "InService", "Standby", "Protected", "Stopped", "Removing", "Removing:Wait")
+
 
 class TargetError(ValueError):
     """The target named in the parameters does not exist or cannot be released to; nothing was changed."""
@@ -46,20 +49,20 @@ def find_group(credentials: AlibabaCloudCredentials, group: str) -> ScalingGroup
         active_scaling_configuration_id=g.active_scaling_configuration_id,
         min_size=g.min_size,
         max_size=g.max_size,
+        total_capacity=g.total_capacity or 0,
         suspended_processes=list(g.suspended_processes or []),
     )
 
 
-def group_instances(
+def members(
     credentials: AlibabaCloudCredentials,
     group: ScalingGroupRef,
-    container_name: str,
     states: tuple[str, ...] = ("InService",),
     instance_ids: list[str] | None = None,
-) -> list[InstanceState]:
-    """Instances of the group in ``states`` with the image their ``container_name`` container runs."""
+) -> list:
+    """The group's scaling instances in ``states`` (every page)."""
     client = credentials.get_ess_client()
-    members = []
+    found = []
     page = 1
     while True:
         body = call(
@@ -75,13 +78,24 @@ def group_instances(
             ),
             what="ess DescribeScalingInstances",
         ).body
-        members += body.scaling_instances
-        if len(members) >= (body.total_count or 0) or not body.scaling_instances:
-            break
+        found += body.scaling_instances
+        if len(found) >= (body.total_count or 0) or not body.scaling_instances:
+            return found
         page += 1
-    details = container_groups(credentials, [m.instance_id for m in members])
+
+
+def group_instances(
+    credentials: AlibabaCloudCredentials,
+    group: ScalingGroupRef,
+    container_name: str,
+    states: tuple[str, ...] = ("InService",),
+    instance_ids: list[str] | None = None,
+) -> list[InstanceState]:
+    """Instances of the group in ``states`` with the image their ``container_name`` container runs."""
+    found = members(credentials, group, states, instance_ids)
+    details = container_groups(credentials, [m.instance_id for m in found])
     result = []
-    for member in members:
+    for member in found:
         detail = details.get(member.instance_id)
         container = next((c for c in (detail.containers if detail else []) if c.name == container_name), None)
         result.append(
@@ -114,20 +128,22 @@ def container_groups(credentials: AlibabaCloudCredentials, ids: list[str]) -> di
     return found
 
 
+def scaling_activity(credentials: AlibabaCloudCredentials, activity_id: str):
+    client = credentials.get_ess_client()
+    body = call(
+        lambda: client.describe_scaling_activities(
+            ess.DescribeScalingActivitiesRequest(region_id=credentials.region_id, scaling_activity_ids=[activity_id])
+        ),
+        what="ess DescribeScalingActivities",
+    ).body
+    return body.scaling_activities[0] if body.scaling_activities else None
+
+
 def wait_for_activity(credentials: AlibabaCloudCredentials, activity_id: str, timeout: float):
     """The scaling activity once it has left InProgress."""
-    client = credentials.get_ess_client()
 
     def finished():
-        body = call(
-            lambda: client.describe_scaling_activities(
-                ess.DescribeScalingActivitiesRequest(
-                    region_id=credentials.region_id, scaling_activity_ids=[activity_id]
-                )
-            ),
-            what="ess DescribeScalingActivities",
-        ).body
-        activity = body.scaling_activities[0] if body.scaling_activities else None
+        activity = scaling_activity(credentials, activity_id)
         return activity if activity is not None and activity.status_code != "InProgress" else None
 
     return poll(finished, what=f"scaling activity {activity_id}", timeout=timeout)

@@ -35,7 +35,6 @@ class BuiltImage(BaseModel):
     image_id: str
     cache_key: str
     built: bool = Field(description="False when an image with the same cache key already existed")
-    seconds: float = 0.0
 
 
 class PublishedImage(BaseModel):
@@ -50,6 +49,7 @@ class ScalingGroupRef(BaseModel):
     active_scaling_configuration_id: str
     min_size: int
     max_size: int
+    total_capacity: int
     suspended_processes: list[str] = []
 
 
@@ -62,12 +62,15 @@ class ConfigSnapshot(BaseModel):
     containers: list[dict] = Field(description="every container as DescribeEciScalingConfigurations gave it")
 
     @property
+    def container(self) -> dict:
+        return next(c for c in self.containers if c["Name"] == self.container_name)
+
+    @property
     def image(self) -> str:
-        return next(c["Image"] for c in self.containers if c["Name"] == self.container_name)
+        return self.container["Image"]
 
 
 class ConfigChange(BaseModel):
-    before: ConfigSnapshot
     image_after: str
     written: bool = Field(description="False when the configuration already held the image")
 
@@ -82,7 +85,7 @@ class InstanceState(BaseModel):
 
 class RolloutResult(BaseModel):
     execution_id: str | None = None
-    status: Literal["Success", "Failed", "Cancelled", "Skipped"]
+    status: Literal["Success", "Skipped"]
     skipped_reason: str | None = None
     batches: int = 0
     updated_instances: list[str] = []
@@ -99,14 +102,11 @@ class Verification(BaseModel):
 
 
 class RollbackResult(BaseModel):
-    configuration_restored: bool
+    complete: bool = Field(description="False when a rollback step failed; the message says which")
     execution_id: str | None = None
     execution_status: str | None = None
     processes_resumed: list[str] = []
     message: str = ""
-
-
-Stage = Literal["build", "publish", "update-scaling-config", "rolling-update", "verify-scale-out", "rollback"]
 
 
 class ReleaseResult(BaseModel):

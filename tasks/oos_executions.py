@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from typing import Callable
 
 from alibabacloud_oos20190601 import models as oos
@@ -29,6 +30,9 @@ def start_execution(
     batch_pause: str,
     source_execution_id: str = "",
 ) -> str:
+    # Processes the user had suspended before the release stay as they were: the template suspends and
+    # resumes only the others.
+    processes = [p for p in TEMPLATE_PROCESSES if p not in snapshot.group.suspended_processes]
     parameters = {
         "invokeType": invoke_type,
         "scalingGroupId": snapshot.group.scaling_group_id,
@@ -38,24 +42,32 @@ def start_execution(
         "updateType": "IncrementalUpdate",
         "batchNumber": batch_number,
         "batchPauseOption": batch_pause,
-        "enterProcess": TEMPLATE_PROCESSES,
-        "exitProcess": TEMPLATE_PROCESSES,
+        "enterProcess": processes,
+        "exitProcess": processes,
         "sourceExecutionId": source_execution_id,
     }
     client = credentials.get_oos_client()
-    body = call(
-        lambda: client.start_execution(
-            oos.StartExecutionRequest(
-                region_id=credentials.region_id,
-                template_name=TEMPLATE,
-                parameters=json.dumps(parameters),
-                mode="Automatic",
-                description=f"eci-release {invoke_type} {snapshot.group.scaling_group_name}",
-            )
+    request = oos.StartExecutionRequest(
+        region_id=credentials.region_id,
+        template_name=TEMPLATE,
+        parameters=json.dumps(parameters),
+        mode="Automatic",
+        client_token=uuid.uuid4().hex,
+        description=f"eci-release {invoke_type} {snapshot.group.scaling_group_name}",
+    )
+    return call(lambda: client.start_execution(request), what="oos StartExecution").body.execution.execution_id
+
+
+def execution(credentials: AlibabaCloudCredentials, execution_id: str):
+    """The ListExecutions entry of the execution, or None while it is not listed yet."""
+    client = credentials.get_oos_client()
+    listed = call(
+        lambda: client.list_executions(
+            oos.ListExecutionsRequest(region_id=credentials.region_id, execution_id=execution_id)
         ),
-        what="oos StartExecution",
-    ).body
-    return body.execution.execution_id
+        what="oos ListExecutions",
+    ).body.executions
+    return listed[0] if listed else None
 
 
 def child_statuses(credentials: AlibabaCloudCredentials, execution_id: str) -> list[str]:
@@ -88,35 +100,42 @@ def follow(
     """Poll the execution until it ends; report (finished children, all children) as they change and log each
     batch as it completes. Returns the final ListExecutions entry."""
     log = logger()
-    client = credentials.get_oos_client()
     seen = {"done": -1, "waiting": False}
 
     def finished():
-        execution = call(
-            lambda: client.list_executions(
-                oos.ListExecutionsRequest(region_id=credentials.region_id, execution_id=execution_id)
-            ),
-            what="oos ListExecutions",
-        ).body.executions[0]
+        current = execution(credentials, execution_id)
+        if current is None:
+            return None
         statuses = child_statuses(credentials, execution_id)
         done = sum(1 for s in statuses if s in TERMINAL)
         if done != seen["done"]:
             seen["done"] = done
             if statuses:
                 per_batch = max(1, math.ceil(len(statuses) / batch_number))
-                log.info(
-                    "rolling-update: %d/%d instances updated (batch %d)",
-                    done,
-                    len(statuses),
-                    math.ceil(done / per_batch) if done else 0,
-                )
+                batch = math.ceil(done / per_batch) if done else 0
+                log.info("rolling-update: %d/%d instances updated (batch %d)", done, len(statuses), batch)
             if on_progress:
                 on_progress(done, len(statuses))
-        if execution.status == "Waiting" and not seen["waiting"]:
+        if current.status == "Waiting" and not seen["waiting"]:
             log.warning(
                 "rolling-update: %s is paused between batches; approve it with OOS NotifyExecution", execution_id
             )
-        seen["waiting"] = execution.status == "Waiting"
-        return execution if execution.status in TERMINAL else None
+        seen["waiting"] = current.status == "Waiting"
+        return current if current.status in TERMINAL else None
 
     return poll(finished, what=f"OOS execution {execution_id}", timeout=timeout, first=0.5, cap=5.0)
+
+
+def stop(credentials: AlibabaCloudCredentials, execution_id: str, timeout: float) -> str:
+    """Cancel the execution unless it has ended, and wait until it has; returns its final status."""
+    current = execution(credentials, execution_id)
+    if current is not None and current.status in TERMINAL:
+        return current.status
+    client = credentials.get_oos_client()
+    call(
+        lambda: client.cancel_execution(
+            oos.CancelExecutionRequest(region_id=credentials.region_id, execution_id=execution_id)
+        ),
+        what="oos CancelExecution",
+    )
+    return follow(credentials, execution_id, batch_number=1, timeout=timeout).status

@@ -1,4 +1,4 @@
-"""Scaling processes: the OOS template suspends them and, when it fails, leaves them suspended."""
+"""Scaling processes and Standby instances: what the OOS template leaves behind when it fails."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from alibabacloud_ess20220222 import models as ess
 
 from blocks.credentials import AlibabaCloudCredentials
 from tasks.cloud_calls import call
-from tasks.cloud_views import find_group
+from tasks.cloud_views import find_group, members
 from tasks.models import ScalingGroupRef
 
 TEMPLATE_PROCESSES = ["ScaleIn", "ScaleOut", "HealthCheck", "AlarmNotification", "ScheduledAction"]
@@ -31,20 +31,9 @@ def resume_processes(credentials: AlibabaCloudCredentials, group: ScalingGroupRe
 
 def exit_standby(credentials: AlibabaCloudCredentials, group: ScalingGroupRef, instance_ids: list[str]) -> list[str]:
     """Return to service the given instances that a failed or rolled-back update left in Standby."""
-    client = credentials.get_ess_client()
-    body = call(
-        lambda: client.describe_scaling_instances(
-            ess.DescribeScalingInstancesRequest(
-                region_id=group.region_id,
-                scaling_group_id=group.scaling_group_id,
-                lifecycle_states=["Standby"],
-                page_size=100,
-            )
-        ),
-        what="ess DescribeScalingInstances",
-    ).body
-    stranded = [i.instance_id for i in body.scaling_instances if i.instance_id in instance_ids]
+    stranded = [m.instance_id for m in members(credentials, group, ("Standby",)) if m.instance_id in instance_ids]
     if stranded:
+        client = credentials.get_ess_client()
         call(
             lambda: client.exit_standby(
                 ess.ExitStandbyRequest(

@@ -34,9 +34,20 @@ def registry_digest(client: docker.DockerClient, reference: str, login: Registry
     except NotFound:
         return None
     except APIError as error:
-        if "not found" in str(error).lower() or "unknown" in str(error).lower():
+        # The registry says "manifest unknown" (404) for a missing tag or digest; anything else is a real error.
+        if error.status_code == 404 or "manifest unknown" in str(error).lower():
             return None
         raise
+
+
+def _login(registry: AcrRegistry, credentials: AlibabaCloudCredentials | None) -> RegistryLogin:
+    return call(lambda: registry.get_login(credentials), what="registry login (cr GetAuthorizationToken)")
+
+
+def _image_ref(registry: AcrRegistry, digest: str, tag: str | None = None) -> ImageRef:
+    return ImageRef(
+        registry=registry.host, repository=f"{registry.namespace}/{registry.repository}", tag=tag, digest=digest
+    )
 
 
 def _pushed_digest(image, repository: str) -> str | None:
@@ -82,15 +93,13 @@ def publish_image(
     log = logger()
     client = docker.from_env()
     repository = registry.image_repository
-    login = registry.get_login(credentials)
+    login = _login(registry, credentials)
     image = client.images.get(built.image_id)
     known = _pushed_digest(image, repository)
     if known and registry_digest(client, f"{repository}:{tag}", login) == known:
         log.info("publish: %s:%s already serves %s, nothing to push", repository, tag, known)
         return PublishedImage(
-            image=ImageRef(
-                registry=registry.host, repository=f"{registry.namespace}/{registry.repository}", tag=tag, digest=known
-            ),
+            image=_image_ref(registry, known, tag),
             pushed=False,
         )
     image.tag(repository, tag)
@@ -107,9 +116,7 @@ def publish_image(
         raise PublishFailed(f"pushed {digest} but ACR reports {confirmed} for tag {tag}")
     log.info("publish: pushed %s:%s as %s", repository, tag, digest)
     return PublishedImage(
-        image=ImageRef(
-            registry=registry.host, repository=f"{registry.namespace}/{registry.repository}", tag=tag, digest=digest
-        ),
+        image=_image_ref(registry, digest, tag),
         pushed=True,
     )
 
@@ -120,10 +127,9 @@ def resolve_existing_image(
 ) -> ImageRef:
     """An image that is already in the registry, given as a tag or a ``sha256:`` digest, pinned by digest."""
     client = docker.from_env()
-    login = registry.get_login(credentials)
-    repository_path = f"{registry.namespace}/{registry.repository}"
+    login = _login(registry, credentials)
     if reference.startswith("sha256:"):
-        image = ImageRef(registry=registry.host, repository=repository_path, digest=reference)
+        image = _image_ref(registry, reference)
         if registry_digest(client, image.pinned, login) != reference:
             raise PublishFailed(f"the registry has no image {image.pinned}")
         return image
@@ -133,4 +139,4 @@ def resolve_existing_image(
     confirmed = confirm_tag(registry, credentials, reference)
     if confirmed is not None and confirmed != digest:
         raise PublishFailed(f"the registry serves {digest} for tag {reference} but ACR reports {confirmed}")
-    return ImageRef(registry=registry.host, repository=repository_path, tag=reference, digest=digest)
+    return _image_ref(registry, digest, reference)

@@ -1,8 +1,8 @@
 """rolling-update: put the pinned image on the running instances with the OOS rolling-update template.
 
-Skipped when the group has no InService instance or every instance already runs the image. Whatever the
-outcome, scaling processes the template suspended are resumed (the public template leaves them suspended
-when it fails).
+Skipped when the group has no InService instance or every instance already runs the image. When the
+execution succeeds, scaling processes it left suspended are resumed; when it fails, times out or cannot be
+followed, ``RolloutFailed`` carries the execution id so the rollback can stop it and undo it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from blocks.credentials import AlibabaCloudCredentials
 from tasks.cloud_views import group_instances
 from tasks.logs import logger
 from tasks.models import ConfigSnapshot, RolloutResult
-from tasks.oos_executions import child_statuses, follow, start_execution
+from tasks.oos_executions import follow, start_execution
 from tasks.processes import resume_processes
 
 
@@ -43,38 +43,39 @@ def rolling_update(
     execution_id = start_execution(
         credentials, snapshot, invoke_type="invoke", image=image, batch_number=batch_number, batch_pause=batch_pause
     )
+    batches = min(batch_number, len(instances))
     log.info(
-        "rolling-update: OOS execution %s updates %d instance(s) in %d batch(es)",
-        execution_id,
-        len(instances),
-        min(batch_number, len(instances)),
+        "rolling-update: OOS execution %s updates %d instance(s) in %d batch(es)", execution_id, len(instances), batches
     )
-    artifact_id = create_progress_artifact(
-        progress=0.0,
-        key=f"rollout-{snapshot.group.scaling_group_id}",
-        description=f"OOS {execution_id}: instances updated in {snapshot.group.scaling_group_name}",
-    )
-
-    def report(done: int, total: int) -> None:
-        update_progress_artifact(artifact_id, progress=100.0 * done / total if total else 0.0)
-
     try:
-        execution = follow(credentials, execution_id, batch_number=batch_number, timeout=timeout, on_progress=report)
-    finally:
-        resumed = resume_processes(credentials, snapshot.group)
-        if resumed:
-            log.info("rolling-update: resumed scaling processes %s", resumed)
-    updated = [i.instance_id for i in instances]
+        artifact_id = create_progress_artifact(
+            progress=0.0,
+            key=f"rollout-{snapshot.group.scaling_group_id}",
+            description=f"OOS {execution_id}: instances updated in {snapshot.group.scaling_group_name}",
+        )
+        execution = follow(
+            credentials,
+            execution_id,
+            batch_number=batch_number,
+            timeout=timeout,
+            on_progress=lambda done, total: update_progress_artifact(
+                artifact_id, progress=100.0 * done / total if total else 0.0
+            ),
+        )
+    except Exception as error:
+        raise RolloutFailed(f"following OOS execution {execution_id} failed: {error}", execution_id) from error
     if execution.status != "Success":
         raise RolloutFailed(
             f"OOS execution {execution_id} ended {execution.status}: {execution.status_message or 'no message'}",
             execution_id,
         )
-    statuses = child_statuses(credentials, execution_id)
+    resumed = resume_processes(credentials, snapshot.group)
+    if resumed:
+        log.info("rolling-update: resumed scaling processes %s", resumed)
     return RolloutResult(
         execution_id=execution_id,
         status="Success",
-        batches=min(batch_number, len(instances)),
-        updated_instances=updated,
-        message=f"{len(statuses)} instance(s) updated by OOS execution {execution_id}",
+        batches=batches,
+        updated_instances=stale,
+        message=f"{len(stale)} instance(s) updated by OOS execution {execution_id}",
     )

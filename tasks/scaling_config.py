@@ -51,14 +51,13 @@ def snapshot(credentials: AlibabaCloudCredentials, group: ScalingGroupRef, conta
     )
 
 
-def _modify(
-    credentials: AlibabaCloudCredentials, configuration_id: str, update_type: str, containers: list[dict]
-) -> None:
+def _write_image(credentials: AlibabaCloudCredentials, configuration_id: str, container: str, image: str) -> None:
+    """IncrementalUpdate: only this container's image changes; everything else stays as it is."""
     client = credentials.get_ess_client()
     request = ess.ModifyEciScalingConfigurationRequest(
         scaling_configuration_id=configuration_id,
-        containers_update_type=update_type,
-        containers=[ess.ModifyEciScalingConfigurationRequestContainers().from_map(c) for c in containers],
+        containers_update_type="IncrementalUpdate",
+        containers=[ess.ModifyEciScalingConfigurationRequestContainers(name=container, image=image)],
     )
     call(lambda: client.modify_eci_scaling_configuration(request), what="ess ModifyEciScalingConfiguration")
 
@@ -71,13 +70,8 @@ def update_scaling_config(
     target = image.pinned
     if before.image == target:
         log.info("update-scaling-config: %s already runs %s, nothing written", before.scaling_configuration_id, target)
-        return ConfigChange(before=before, image_after=target, written=False)
-    _modify(
-        credentials,
-        before.scaling_configuration_id,
-        "IncrementalUpdate",
-        [{"Name": before.container_name, "Image": target}],
-    )
+        return ConfigChange(image_after=target, written=False)
+    _write_image(credentials, before.scaling_configuration_id, before.container_name, target)
     after = {c["Name"]: c["Image"] for c in read_containers(credentials, before.scaling_configuration_id)}
     if after.get(before.container_name) != target:
         raise ConfigWriteFailed(
@@ -85,16 +79,25 @@ def update_scaling_config(
             f"{after.get(before.container_name)!r}"
         )
     log.info("update-scaling-config: %s now runs %s (was %s)", before.scaling_configuration_id, target, before.image)
-    return ConfigChange(before=before, image_after=target, written=True)
+    return ConfigChange(image_after=target, written=True)
 
 
 def restore(credentials: AlibabaCloudCredentials, before: ConfigSnapshot) -> None:
-    """Put the configuration's containers back exactly as snapshotted, and check it."""
-    _modify(credentials, before.scaling_configuration_id, "RenewUpdate", before.containers)
+    """Put the snapshot's image back (the only field the release wrote, so nothing else is touched) and check
+    that every container now reads back exactly as snapshotted."""
+    _write_image(credentials, before.scaling_configuration_id, before.container_name, before.image)
     after = read_containers(credentials, before.scaling_configuration_id)
-    restored = [(c["Name"], c["Image"]) for c in after]
-    expected = [(c["Name"], c["Image"]) for c in before.containers]
-    if restored != expected:
+    if after != before.containers:
+        changed = sorted(
+            {
+                key
+                for old, new in zip(before.containers, after)
+                for key in old.keys() | new.keys()
+                if old.get(key) != new.get(key)
+            }
+        )
         raise ConfigWriteFailed(
-            f"restoring {before.scaling_configuration_id} read back {restored}, expected {expected}"
+            f"restored the image of {before.container_name} in {before.scaling_configuration_id}, but the "
+            f"configuration still differs from the snapshot (fields: {changed or 'container list'}); it was "
+            "changed by someone else during the release"
         )

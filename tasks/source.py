@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel
+
+
+_URL_CREDENTIALS = re.compile(r"//[^/@\s]+@")
 
 
 class CheckedOutSource(BaseModel):
@@ -15,10 +19,16 @@ class CheckedOutSource(BaseModel):
     source_url: str | None = None
 
 
+def without_credentials(text: str) -> str:
+    """``text`` with the ``user:token@`` of any URL in it removed, for labels, logs and errors."""
+    return _URL_CREDENTIALS.sub("//", text)
+
+
 def _git(*args: str, cwd: Path | None = None) -> str:
     result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
     if result.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
+        shown = " ".join(without_credentials(a) for a in args)
+        raise RuntimeError(f"git {shown} failed: {without_credentials(result.stderr.strip())}")
     return result.stdout.strip()
 
 
@@ -41,4 +51,6 @@ def checkout(location: str, ref: str | None, workdir: Path | None = None) -> Che
     _git("clone", "--quiet", location, str(target))
     if ref:
         _git("checkout", "--quiet", ref, cwd=target)
-    return CheckedOutSource(context=target, revision=_git("rev-parse", "HEAD", cwd=target), source_url=location)
+    return CheckedOutSource(
+        context=target, revision=_git("rev-parse", "HEAD", cwd=target), source_url=without_credentials(location)
+    )

@@ -44,7 +44,6 @@ def start_execution(cloud: "Cloud", request: "ApiRequest") -> dict[str, Any]:
         _json_object(request, "Parameters"),
         region_id=request.region_id or cloud.region_id,
         template_version=request.str("TemplateVersion"),
-        client_token=request.str("ClientToken"),
         description=request.str("Description", default=""),
         tags=_json_object(request, "Tags"),
         loop_mode=_one_of(request, "LoopMode", LOOP_MODES, default="Automatic"),

@@ -43,7 +43,6 @@ class OosModel:
         self._cloud = cloud
         self._executions: dict[str, Execution] = {}
         self._tasks: dict[str, TaskExecution] = {}
-        self._client_tokens: dict[str, str] = {}
 
     # -- starting ----------------------------------------------------------------------------------------------
 
@@ -54,17 +53,14 @@ class OosModel:
         *,
         region_id: str,
         template_version: str | None = None,
-        client_token: str | None = None,
         description: str = "",
         tags: dict[str, str] | None = None,
         loop_mode: str = "Automatic",
         safety_check: str = "ConfirmEveryHighRiskAction",
         resource_group_id: str = "",
     ) -> Execution:
-        """Record the execution and run it in the background. The same ``client_token`` returns the first one."""
+        """Record the execution and run it in the background."""
         with self._cloud.lock:
-            if client_token and client_token in self._client_tokens:
-                return self._executions[self._client_tokens[client_token]]
             if template_name not in STARTABLE:
                 raise ApiError(
                     404,
@@ -96,8 +92,6 @@ class OosModel:
                 resource_group_id=resource_group_id,
             )
             self._executions[execution.execution_id] = execution
-            if client_token:
-                self._client_tokens[client_token] = execution.execution_id
             self._cloud.changed()
             self._cloud.spawn(
                 f"oos-{execution.execution_id}", run_execution, self._cloud, self, execution.execution_id, body
@@ -379,7 +373,6 @@ class OosModel:
             return {
                 "executions": [asdict(e) for e in self._executions.values()],
                 "task_executions": [asdict(t) for t in self._tasks.values()],
-                "client_tokens": dict(self._client_tokens),
             }
 
     def from_state(self, state: dict[str, Any]) -> None:
@@ -387,7 +380,6 @@ class OosModel:
         with self._cloud.lock:
             self._executions = {e["execution_id"]: Execution(**e) for e in state.get("executions", [])}
             self._tasks = {t["task_execution_id"]: TaskExecution(**t) for t in state.get("task_executions", [])}
-            self._client_tokens = dict(state.get("client_tokens", {}))
             for record in [*self._executions.values(), *self._tasks.values()]:
                 if not record.finished:
                     self._finish(record, FAILED, RESTARTED_MESSAGE.format(status=record.status))

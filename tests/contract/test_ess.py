@@ -155,6 +155,22 @@ def test_scale_out_starts_an_instance_on_the_active_configuration(seeded, sdk):
     assert group_by_name(sdk).active_capacity == 3
 
 
+def test_the_same_client_token_starts_one_activity(seeded, sdk):
+    group = group_by_name(sdk)
+    request = ess.ScaleWithAdjustmentRequest(
+        scaling_group_id=group.scaling_group_id,
+        client_token="release-7",
+        adjustment_type="QuantityChangeInCapacity",
+        adjustment_value=1,
+    )
+    first = sdk.ess.scale_with_adjustment(request).body
+    again = sdk.ess.scale_with_adjustment(request).body  # a retry after a lost response
+    assert again.scaling_activity_id == first.scaling_activity_id
+    assert again.request_id != first.request_id
+    wait_activity(sdk, first.scaling_activity_id)
+    assert len(instances(sdk, group.scaling_group_id)) == 3
+
+
 def test_scale_out_is_clamped_to_max_size_and_rejected_when_nothing_changes(seeded, sdk):
     group = group_by_name(sdk)
     started = sdk.ess.scale_with_adjustment(

@@ -97,10 +97,16 @@ def test_rpc_parameters_in_a_form_body_are_accepted(seeded, local_cloud):
     """Older clients send RPC parameters as a form body; the business parameters are read from it too."""
     info = local_cloud.info
     params = [
-        ("Action", "DescribeScalingGroups"), ("Version", "2022-02-22"), ("Format", "JSON"),
-        ("AccessKeyId", info.access_key_id), ("SignatureMethod", "HMAC-SHA1"), ("SignatureVersion", "1.0"),
-        ("SignatureNonce", uuid.uuid4().hex), ("Timestamp", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
-        ("RegionId", REGION), ("ScalingGroupNames.1", "ess-eci-test"),
+        ("Action", "DescribeScalingGroups"),
+        ("Version", "2022-02-22"),
+        ("Format", "JSON"),
+        ("AccessKeyId", info.access_key_id),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureVersion", "1.0"),
+        ("SignatureNonce", uuid.uuid4().hex),
+        ("Timestamp", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
+        ("RegionId", REGION),
+        ("ScalingGroupNames.1", "ess-eci-test"),
     ]
     params.append(("Signature", rpc_v1_signature(info.access_key_secret, "POST", params)))
     session = requests.Session()

@@ -93,7 +93,7 @@ def test_failed_rollout_is_rolled_back_to_the_snapshot(seeded, pipeline_env, sdk
         _release_source(stage("bad"), "bad")
     result = failed.value.result
     assert result.status == "rolled_back"
-    assert "rolled back" in result.message and result.rollback.configuration_restored
+    assert "rolled back" in result.message and result.rollback.complete
     assert result.rollback.execution_status == "Success"
     group_after = group_by_name(sdk)
     assert active_configuration(sdk, group_after).to_map()["Containers"] == configuration_before

@@ -49,7 +49,6 @@ def saved_state() -> dict:
             asdict(task("task-exec-done", "exec-done", SUCCESS)),
             asdict(task("task-exec-running", "exec-running", RUNNING)),
         ],
-        "client_tokens": {"token-1": "exec-done"},
     }
     return json.loads(json.dumps(state))  # what the state file holds
 
@@ -66,12 +65,11 @@ def test_unfinished_executions_and_tasks_come_back_failed_with_the_reason():
     assert running_task.status == FAILED and "localcloud restarted" in running_task.status_message
 
 
-def test_finished_executions_and_client_tokens_are_kept():
+def test_finished_executions_are_kept():
     restored = model()
     restored.from_state(saved_state())
     assert restored.execution("exec-done").status == SUCCESS
     assert restored.execution("exec-done").status_message == ""
-    assert restored.to_state()["client_tokens"] == {"token-1": "exec-done"}
 
 
 def test_state_round_trips_through_json():
