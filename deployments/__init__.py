@@ -1,1 +1,1 @@
-"""Entry points: the ``eci-release`` command line, the demo, and helpers to register blocks."""
+"""Entry points: the ``eci-release`` command line and the demo on the embedded local cloud."""

@@ -84,7 +84,8 @@ def run_demo(*, as_json: bool, keep: bool, workdir: Path) -> int:
                     print(f"  {instance_id}  {ip:<12} serves {version}")
                 print("\nverified: the group runs v2" if verified else "\nNOT verified: see the messages above")
             if keep:
-                print(f"localcloud keeps running: {json.dumps(cloud.info)}\nCtrl-C stops it.", flush=True)
+                shown = {k: cloud.info[k] for k in ("endpoint", "registry", "control_url", "region_id")}
+                print(f"localcloud keeps running: {json.dumps(shown)}\nCtrl-C stops it.", flush=True)
                 cloud.process.wait()
             return 0 if verified else 1
         finally:

@@ -16,17 +16,19 @@ class LocalCloudProcess:
 
     @classmethod
     def start(cls, state_dir: Path, instances: str = "docker") -> "LocalCloudProcess":
+        """Start it; its log goes to ``state_dir/localcloud.log`` (a pipe nobody reads would fill and block it)."""
+        state_dir.mkdir(parents=True, exist_ok=True)
+        log_path = state_dir / "localcloud.log"
         process = subprocess.Popen(
             [sys.executable, "-m", "localcloud", "serve", "--instances", instances, "--state-dir", str(state_dir)],
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=log_path.open("w"),
             text=True,
         )
         line = process.stdout.readline()
         if not line:
-            error = process.stderr.read()
             process.wait()
-            raise RuntimeError(f"localcloud did not start: {error.strip()[-2000:]}")
+            raise RuntimeError(f"localcloud did not start: {log_path.read_text().strip()[-2000:]}")
         return cls(process, json.loads(line))
 
     def environment(self) -> dict[str, str]:

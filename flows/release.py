@@ -4,6 +4,7 @@ rollback to the exact snapshot when anything fails after the cloud was changed."
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,16 +76,20 @@ def _image_to_release(
         skipped["publish"] = f"deploying {image_ref.pinned} as it is in the registry"
         return image_ref, False
     checked_out = checkout(source.context, source.ref)
-    with watch.stage("build"):
-        built = build_image(
-            Path(checked_out.context),
-            source.dockerfile,
-            source.build_args,
-            source.target,
-            source.platform,
-            checked_out.revision,
-            checked_out.source_url,
-        )
+    try:
+        with watch.stage("build"):
+            built = build_image(
+                Path(checked_out.context),
+                source.dockerfile,
+                source.build_args,
+                source.target,
+                source.platform,
+                checked_out.revision,
+                checked_out.source_url,
+            )
+    finally:
+        if checked_out.source_url:  # a clone made for this build
+            shutil.rmtree(checked_out.context, ignore_errors=True)
     with watch.stage("publish"):
         published = publish_image(built, registry, credentials, image.tag)
     if not built.built:

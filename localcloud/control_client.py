@@ -35,6 +35,10 @@ class ControlClient:
         """Actions that changed something (answered 200) after audit entry ``since``."""
         return [e["action"] for e in self.audit(since) if e["mutating"] and e["status"] == 200]
 
+    def faults(self) -> list[dict[str, Any]]:
+        """The fault rules in force, each with how often it has hit."""
+        return self._call("GET", "/faults")["rules"]
+
     def add_fault(self, **rule: Any) -> list[dict[str, Any]]:
         return self._call("POST", "/faults", rule)["rules"]
 

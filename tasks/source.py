@@ -9,7 +9,6 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-
 _URL_CREDENTIALS = re.compile(r"//[^/@\s]+@")
 
 

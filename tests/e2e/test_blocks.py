@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import pytest
 from alibabacloud_ess20220222 import models as ess
 from prefect.client.orchestration import get_client
+from pydantic import ValidationError
 
 from blocks.credentials import AlibabaCloudCredentials, ProductEndpoints
 from blocks.registry import AcrRegistry
@@ -62,10 +64,18 @@ def test_registry_host_is_derived_from_instance_and_region():
     personal = AcrRegistry(
         edition="personal", username="me", password="pw", namespace="n", repository="r", region_id="cn-beijing"
     )
-    assert personal.host == "registry.cn-beijing.aliyuncs.com" and personal.scheme == "https"
-    assert AcrRegistry(registry_host="127.0.0.1:5000", instance_id="cri-1", namespace="n", repository="r").scheme == (
-        "http"
-    )
+    assert personal.host == "registry.cn-beijing.aliyuncs.com"
+    local = AcrRegistry(registry_host="http://127.0.0.1:5000", instance_id="cri-1", namespace="n", repository="r")
+    assert local.host == "127.0.0.1:5000"
+
+
+def test_validation_errors_do_not_show_secrets():
+    with pytest.raises(ValidationError) as invalid:
+        AcrRegistry(edition="personal", namespace="n", repository="r", password="PW-SECRET-1")
+    assert "PW-SECRET-1" not in str(invalid.value)
+    with pytest.raises(ValidationError) as invalid:
+        AlibabaCloudCredentials(access_key_secret="AK-SECRET-2", region_id=3)
+    assert "AK-SECRET-2" not in str(invalid.value)
 
 
 def test_settings_from_a_dotenv_file(tmp_path, monkeypatch):

@@ -101,3 +101,26 @@ def test_failed_rollout_is_rolled_back_to_the_snapshot(seeded, pipeline_env, sdk
     assert instances(sdk, group_after.scaling_group_id, "Standby") == []
     assert _served_versions(sdk) == [f"good-{run_id}"] * 2
     assert result.config_after == good.image.pinned
+
+
+def test_failed_verification_removes_the_probe_and_rolls_back(seeded, pipeline_env, sdk, stage, run_id):
+    good = _release_source(stage("ok"), "ok")
+    with pytest.raises(ReleaseFailed) as failed:
+        _release_source(stage("unhealthy"), "unhealthy", health_path="/missing", timeout_seconds=10)
+    result = failed.value.result
+    assert result.status == "rolled_back", result.message
+    assert "health check" in result.message and "/missing" in result.message
+    group = group_by_name(sdk)
+    assert len(instances(sdk, group.scaling_group_id)) == 2  # the probe instance is gone
+    assert active_configuration(sdk, group).containers[0].image == good.image.pinned
+    assert _served_versions(sdk) == [f"ok-{run_id}"] * 2
+
+
+def test_release_rides_out_throttling_and_server_errors(seeded, pipeline_env, sdk, control, stage, run_id):
+    control.add_fault(kind="throttle", rate=0.2, times=6, retry_after_ms=50)
+    control.add_fault(kind="server_error", status=503, rate=0.1, times=3)
+    result = _release_source(stage("bumpy"), "bumpy")
+    assert result.status == "released", result.message
+    hits = sum(rule["hits"] for rule in control.faults())
+    assert hits > 0  # the faults really fired
+    assert _served_versions(sdk) == [f"bumpy-{run_id}"] * 2

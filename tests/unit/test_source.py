@@ -17,12 +17,17 @@ def test_a_local_git_repository_is_cloned_at_the_ref(tmp_path):
     origin = tmp_path / "origin"
     origin.mkdir()
     (origin / "Dockerfile").write_text("FROM scratch\n")
-    for command in (["init", "-q"], ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "one"],
-                    ["tag", "v1"]):
+    for command in (
+        ["init", "-q"],
+        ["add", "."],
+        ["-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "one"],
+        ["tag", "v1"],
+    ):
         subprocess.run(["git", *command], cwd=origin, check=True)
     (origin / "Dockerfile").write_text("FROM scratch\nLABEL two=2\n")
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qam", "two"], cwd=origin,
-                   check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qam", "two"], cwd=origin, check=True
+    )
     source = checkout(f"file://{origin}", "v1", workdir=tmp_path)
     assert (source.context / "Dockerfile").read_text() == "FROM scratch\n"
     assert source.revision and len(source.revision) == 40
