@@ -131,6 +131,23 @@ class EssModel:
             key=lambda i: i.created_at,
         )
 
+    def member(self, group: ScalingGroup, instance_id: str, states: tuple[str, ...], rule: str) -> ScalingInstance:
+        """The group's instance ``instance_id``, which must be in one of ``states`` for the action at hand."""
+        instance = self.instances.get(instance_id)
+        if instance is None or instance.group_id != group.id:
+            raise ApiError(
+                404,
+                "InvalidInstanceId.NotFound",
+                f"The instance {instance_id!r} is not in the scaling group {group.id}.",
+            )
+        if instance.lifecycle_state not in states:
+            raise ApiError(
+                400,
+                "IncorrectInstanceStatus",
+                f"The instance {instance_id} is {instance.lifecycle_state}; it {rule} {' or '.join(states)}.",
+            )
+        return instance
+
     def activity_in_progress(self, group_id: str) -> ScalingActivity | None:
         return next(
             (a for a in self.activities.values() if a.group_id == group_id and a.status_code == "InProgress"), None
@@ -247,22 +264,7 @@ class EssModel:
                 f"The scaling group {group.id} has a scaling activity in progress; try again later.",
             )
         source, target = ("InService", "Standby") if enter else ("Standby", "InService")
-        chosen = []
-        for instance_id in instance_ids:
-            instance = self.instances.get(instance_id)
-            if instance is None or instance.group_id != group.id:
-                raise ApiError(
-                    404,
-                    "InvalidInstanceId.NotFound",
-                    f"The instance {instance_id!r} is not in the scaling group {group.id}.",
-                )
-            if instance.lifecycle_state != source:
-                raise ApiError(
-                    400,
-                    "IncorrectInstanceStatus",
-                    f"The instance {instance_id} is {instance.lifecycle_state}; it must be {source}.",
-                )
-            chosen.append(instance)
+        chosen = [self.member(group, instance_id, (source,), "must be") for instance_id in instance_ids]
         for instance in chosen:
             instance.lifecycle_state = target
         activity = ScalingActivity(
@@ -312,23 +314,10 @@ class EssModel:
     def remove(self, group: ScalingGroup, instance_ids: list[str]) -> ScalingActivity:
         """RemoveInstances: exactly these instances leave the group and are released."""
         self.require_ready_for_activity(group)
-        victims = []
-        for instance_id in instance_ids:
-            instance = self.instances.get(instance_id)
-            if instance is None or instance.group_id != group.id:
-                raise ApiError(
-                    404,
-                    "InvalidInstanceId.NotFound",
-                    f"The instance {instance_id!r} is not in the scaling group {group.id}.",
-                )
-            if instance.lifecycle_state not in ("InService", "Standby", "Protected"):
-                raise ApiError(
-                    400,
-                    "IncorrectInstanceStatus",
-                    f"The instance {instance_id} is {instance.lifecycle_state}; only InService, "
-                    "Standby or Protected instances can be removed.",
-                )
-            victims.append(instance)
+        victims = [
+            self.member(group, i, ("InService", "Standby", "Protected"), "can be removed only when")
+            for i in instance_ids
+        ]
         remaining = len(self.members(group.id)) - len(victims)
         if remaining < group.min_size:
             raise ApiError(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -18,19 +18,9 @@ from localcloud.errors import ApiError
 from localcloud.gateway.products import CR
 from localcloud.gateway.request import ApiRequest
 from localcloud.registry.seed_image import http_image, push_http_image
-from localcloud.registry.service import Registry
-from tests.support.requirements import require_registry_binary
 
 _http = requests.Session()
 _http.trust_env = False  # loopback only
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory) -> Iterator[Registry]:
-    require_registry_binary()
-    started = Registry.start(tmp_path_factory.mktemp("registry"))
-    yield started
-    started.stop()
 
 
 @pytest.fixture

@@ -31,14 +31,6 @@ _http.trust_env = False  # loopback only
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory) -> Iterator[Registry]:
-    require_registry_binary()
-    started = Registry.start(tmp_path_factory.mktemp("registry"))
-    yield started
-    started.stop()
-
-
-@pytest.fixture(scope="module")
 def engine(registry) -> Iterator[docker.DockerClient]:
     """The Docker engine; the images this module pulled from its registry are removed afterwards."""
     require_docker()
