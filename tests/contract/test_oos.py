@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from alibabacloud_eci20180808 import models as eci
 from alibabacloud_oos20190601 import models as oos
 
 from tests.support.cloud_views import REGION, active_configuration, container_groups, group_by_name, instances
@@ -458,3 +459,47 @@ def test_unknown_executions_are_404(seeded, sdk):
         assert (error.status_code, error.code) == (404, "EntityNotExists.Execution")
     listed = sdk.oos.list_executions(oos.ListExecutionsRequest(region_id=REGION, execution_id="exec-nope")).body
     assert (listed.executions, listed.total_count) == ([], 0)  # a filter, not a lookup: no error
+
+
+def test_a_failing_pull_fails_the_rollout_and_rollback_restores_the_old_image(six_instances, sdk, local_cloud, control):
+    """The acceptance case: 6 docker-backed instances, batchNumber 3, the new image cannot be pulled."""
+    image = push_image(local_cloud, "oos-unpullable", "never pulled\n")
+    control.add_fault(kind="pull_failure", image=image.split("@")[1])
+    group = group_by_name(sdk)
+    instance_ids = [i.instance_id for i in instances(sdk, group.scaling_group_id)]
+
+    failed = finished(sdk, start(sdk, rollout_parameters(sdk, image, batchNumber=3)).execution_id)
+
+    assert failed.status == "Failed"
+    first_batch = children(sdk, failed.execution_id)
+    assert len(first_batch) == 2 and {c.status for c in first_batch} == {"Failed"}  # later batches never started
+    touched = [c.parameters["instanceId"] for c in first_batch]
+    assert {g.status for g in container_groups(sdk, touched)} == {"Failed"}
+    events = sdk.eci.describe_container_group_events(
+        eci.DescribeContainerGroupEventsRequest(region_id=REGION, container_group_ids=json.dumps(touched))
+    ).body
+    assert "ErrImagePull" in {e.reason for d in events.data for e in d.events}
+    assert sorted(group_by_name(sdk).suspended_processes) == sorted(ALL_PROCESSES)
+    assert active_configuration(sdk, group).containers[0].image == six_instances["seed_image"]
+
+    rollback = finished(
+        sdk,
+        start(
+            sdk,
+            rollout_parameters(
+                sdk,
+                image,
+                invokeType="rollback",
+                batchNumber=3,
+                sourceExecutionId=failed.execution_id,
+                sourceContainerConfigure=[{"Name": "nginx", "Image": six_instances["seed_image"]}],
+            ),
+        ).execution_id,
+    )
+
+    assert rollback.status == "Success"
+    assert images_of(sdk, instance_ids) == {six_instances["seed_image"]}
+    assert {g.status for g in container_groups(sdk, instance_ids)} == {"Running"}
+    assert {page(g.intranet_ip) for g in container_groups(sdk, touched)} == {"localcloud seed image\n"}
+    assert group_by_name(sdk).suspended_processes == []
+    assert active_configuration(sdk, group).containers[0].image == six_instances["seed_image"]
