@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
 from typing import Any
 
 _SECRET_NAME = re.compile(r"(password|secret|token|signature|credential)", re.IGNORECASE)
+_NOT_SECRET = {"ClientToken"}  # an idempotency key, useful in the log
+# Environment variables carry application secrets in their values, whatever their keys are called.
+_ENVIRONMENT_LISTS = {"EnvironmentVars", "EnvironmentVar"}
+# Parameters the SDK sends as one JSON string; they are parsed so that what is inside gets masked too.
+_JSON_STRINGS = {"Parameters", "Overrides"}
 MASK = "******"
 
 
+def _masked_value(name: str, value: Any) -> Any:
+    if value in (None, ""):
+        return value
+    if _SECRET_NAME.search(name) and name not in _NOT_SECRET:
+        return MASK
+    if name in _ENVIRONMENT_LISTS and isinstance(value, list):
+        return [{**entry, "Value": MASK} if isinstance(entry, dict) and "Value" in entry else entry for entry in value]
+    if name in _JSON_STRINGS and isinstance(value, str):
+        try:
+            return mask_secrets(json.loads(value))
+        except json.JSONDecodeError:
+            return value
+    return mask_secrets(value)
+
+
 def mask_secrets(params: Any) -> Any:
-    """A copy of ``params`` with every value under a secret-looking name replaced by ``******``."""
+    """A copy of ``params`` with secrets replaced by ``******``: values under secret-looking names, environment
+    variable values, and the same inside JSON-string parameters."""
     if isinstance(params, dict):
-        return {
-            k: (MASK if _SECRET_NAME.search(k) and v not in (None, "") else mask_secrets(v)) for k, v in params.items()
-        }
+        return {k: _masked_value(k, v) for k, v in params.items()}
     if isinstance(params, list):
         return [mask_secrets(v) for v in params]
     return params

@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from localcloud.errors import invalid_parameter, missing_parameter
-from localcloud.gateway.wire import as_list
+from localcloud.gateway.wire import as_bool, as_list
 from localcloud.runtime.base import ContainerSpec
 
 _LIST_ALIASES = {"Port": "Ports", "EnvironmentVar": "EnvironmentVars", "Command": "Commands", "Arg": "Args"}
 _NUMBERS = ("Cpu", "Memory")
+_INTEGERS = ("Gpu",)
+_BOOLEANS = ("Tty", "Stdin", "StdinOnce")
 
 
 def normalize_container(raw: Any, where: str) -> dict[str, Any]:
@@ -35,6 +37,13 @@ def normalize_container(raw: Any, where: str) -> dict[str, Any]:
                 container[key] = float(value)
             except (TypeError, ValueError) as exc:
                 raise invalid_parameter(f"{where}.{key}", "It must be a number.") from exc
+        elif key in _INTEGERS:
+            try:
+                container[key] = int(value)
+            except (TypeError, ValueError) as exc:
+                raise invalid_parameter(f"{where}.{key}", "It must be an integer.") from exc
+        elif key in _BOOLEANS:
+            container[key] = as_bool(value)
         else:
             container[key] = value
     if not container.get("Name"):

@@ -155,19 +155,23 @@ class EciModel:
     def _running(self, group_id: str, generation: int, handle: GroupHandle) -> None:
         with self.cloud.lock:
             group = self.groups.get(group_id)
-            if group is None:  # released meanwhile: nobody owns these containers
-                self.cloud.runtime.destroy(handle)
-                return
-            if group.generation != generation:  # a newer update owns the group now
-                return
-            group.intranet_ip = handle.ip
-            group.runtime_ids = dict(handle.container_ids)
-            group.status = "Running"
-            now = iso_utc()
-            for container in group.containers:
-                container.update(Ready=True, CurrentState={"State": "Running", "StartTime": now})
-            self._event(group, "Normal", "Started", "Started the containers.")
-            self.cloud.changed()
+            # Released while it was starting: nobody else will remove these containers.
+            orphaned = group is None or group.status == "Terminating"
+            superseded = not orphaned and group.generation != generation  # a newer update owns the group now
+            if not orphaned and not superseded:
+                self._mark_running(group, handle)
+        if orphaned:
+            self.cloud.runtime.destroy(handle)  # outside the lock: Docker calls are slow
+
+    def _mark_running(self, group: ContainerGroup, handle: GroupHandle) -> None:
+        group.intranet_ip = handle.ip
+        group.runtime_ids = dict(handle.container_ids)
+        group.status = "Running"
+        now = iso_utc()
+        for container in group.containers:
+            container.update(Ready=True, CurrentState={"State": "Running", "StartTime": now})
+        self._event(group, "Normal", "Started", "Started the containers.")
+        self.cloud.changed()
 
     def _fail(self, group_id: str, generation: int, failure: RuntimeFailure) -> None:
         with self.cloud.lock:

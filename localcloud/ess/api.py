@@ -13,19 +13,6 @@ from localcloud.gateway.request import ApiRequest
 from localcloud.ids import iso_utc
 from localcloud.pagination import page_by_number
 
-# Top-level scaling-configuration fields kept as given (everything but the containers and the ids).
-_CONFIGURATION_IGNORED = {
-    "ScalingGroupId",
-    "ScalingConfigurationId",
-    "Containers",
-    "ContainersUpdateType",
-    "RegionId",
-    "OwnerId",
-    "ResourceOwnerAccount",
-    "OwnerAccount",
-    "ResourceOwnerId",
-}
-
 
 def _region(req: ApiRequest) -> str:
     region = req.region_id
@@ -87,7 +74,6 @@ def render_group(cloud: Cloud, group: ScalingGroup) -> dict[str, Any]:
 
 def render_configuration(configuration: EciScalingConfiguration) -> dict[str, Any]:
     return {
-        **configuration.settings,
         "ScalingConfigurationId": configuration.id,
         "ScalingConfigurationName": configuration.name,
         "ScalingGroupId": configuration.group_id,
@@ -219,10 +205,6 @@ def describe_eci_scaling_configurations(cloud: Cloud, req: ApiRequest) -> dict[s
     }
 
 
-def _configuration_fields(req: ApiRequest) -> dict[str, Any]:
-    return {k: v for k, v in req.params.items() if k not in _CONFIGURATION_IGNORED}
-
-
 @ESS.action("CreateEciScalingConfiguration", mutating=True)
 def create_eci_scaling_configuration(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
     group = cloud.ess.group(req.str("ScalingGroupId", required=True))
@@ -236,7 +218,7 @@ def create_eci_scaling_configuration(cloud: Cloud, req: ApiRequest) -> dict[str,
     if not containers:
         raise missing_parameter("Containers.1.Name")
     configuration = cloud.ess.create_configuration(
-        group, name=req.str("ScalingConfigurationName"), containers=containers, fields=_configuration_fields(req)
+        group, name=req.str("ScalingConfigurationName"), containers=containers, fields=req.params
     )
     return {"ScalingConfigurationId": configuration.id}
 
@@ -249,7 +231,7 @@ def modify_eci_scaling_configuration(cloud: Cloud, req: ApiRequest) -> dict[str,
         configuration.containers = apply_update(
             configuration.containers, changes, req.str("ContainersUpdateType", default="RenewUpdate")
         )
-    cloud.ess.apply_fields(configuration, _configuration_fields(req))
+    cloud.ess.apply_fields(configuration, req.params)
     return {}
 
 

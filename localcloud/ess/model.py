@@ -55,7 +55,6 @@ class EciScalingConfiguration:
     memory: float = 4.0
     restart_policy: str = "Always"
     security_group_id: str = "sg-localcloud"
-    settings: dict[str, Any] = field(default_factory=dict)  # other top-level fields, echoed back as given
     created_at: float = field(default_factory=time.time)
 
 
@@ -223,6 +222,8 @@ class EssModel:
 
     @staticmethod
     def apply_fields(configuration: EciScalingConfiguration, fields: dict[str, Any]) -> None:
+        """Take the top-level fields localcloud models from request parameters; others are not kept (they would
+        come back as strings where the SDK expects numbers and booleans)."""
         simple = {
             "ContainerGroupName": "container_group_name",
             "RestartPolicy": "restart_policy",
@@ -235,9 +236,6 @@ class EssModel:
         for wire, attribute in (("Cpu", "cpu"), ("Memory", "memory")):
             if fields.get(wire) not in (None, ""):
                 setattr(configuration, attribute, float(fields[wire]))
-        configuration.settings.update(
-            {k: v for k, v in fields.items() if k not in simple and k not in ("Cpu", "Memory")}
-        )
 
     # -- processes -------------------------------------------------------------------------------------------
 

@@ -7,7 +7,6 @@ through the control endpoint, then the action itself.
 from __future__ import annotations
 
 import json
-import logging
 import socket
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,8 +19,6 @@ from localcloud.gateway.products import PRODUCTS_BY_VERSION, Product
 from localcloud.gateway.request import ApiRequest
 from localcloud.gateway.wire import unflatten
 from localcloud.ids import new_request_id
-
-log = logging.getLogger("localcloud.gateway")
 
 # Common parameters of the legacy RPC signature; they are not business parameters.
 _RPC_COMMON = {
@@ -58,7 +55,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
-        log.debug("%s " + format, self.address_string(), *args)
+        pass  # the request line holds every parameter (env values, v1 signatures): the audit log is the record
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._serve()

@@ -111,10 +111,19 @@ def test_create_configuration_and_switch_the_active_one(seeded, sdk):
             scaling_configuration_name="second",
             cpu=1.0,
             memory=2.0,
-            containers=[ess.CreateEciScalingConfigurationRequestContainers(name="nginx", image=seeded["seed_image"])],
+            containers=[
+                ess.CreateEciScalingConfigurationRequestContainers(
+                    name="nginx", image=seeded["seed_image"], tty=False, gpu=1
+                )
+            ],
         )
     )
     new_id = created.body.scaling_configuration_id
+    [described] = sdk.ess.describe_eci_scaling_configurations(
+        ess.DescribeEciScalingConfigurationsRequest(region_id=REGION, scaling_configuration_ids=[new_id])
+    ).body.scaling_configurations
+    assert (described.cpu, described.memory) == (1.0, 2.0)
+    assert (described.containers[0].tty, described.containers[0].gpu) == (False, 1)  # typed, not "False"/"1"
     assert new_id.startswith("asc-") and new_id != old_id
     assert group_by_name(sdk).active_scaling_configuration_id == old_id  # a new configuration is not active yet
     sdk.ess.modify_scaling_group(

@@ -77,3 +77,24 @@ def test_bad_port_is_refused_with_its_parameter_name():
     with pytest.raises(ApiError) as refused:
         normalize_containers([{"Name": "app", "Ports": [{"Port": "99999"}]}], "Containers")
     assert "Containers.1.Ports.Port" in refused.value.message
+
+
+def test_audit_masks_secrets_env_values_and_json_string_parameters():
+    import json
+
+    from localcloud.audit import MASK, mask_secrets
+
+    params = {
+        "AcrRegistryInfos": [{"InstanceId": "cri-1", "Password": "pw"}],
+        "Containers": [{"Name": "app", "EnvironmentVars": [{"Key": "DB_URL", "Value": "postgres://u:pw@db"}]}],
+        "Parameters": json.dumps(
+            {"containerConfigure": [{"Name": "app", "EnvironmentVar": [{"Key": "K", "Value": "v"}]}]}
+        ),
+        "ClientToken": "release-1",
+    }
+    masked = mask_secrets(params)
+    assert masked["AcrRegistryInfos"][0] == {"InstanceId": "cri-1", "Password": MASK}
+    assert masked["Containers"][0]["EnvironmentVars"] == [{"Key": "DB_URL", "Value": MASK}]
+    assert masked["Parameters"]["containerConfigure"][0]["EnvironmentVar"] == [{"Key": "K", "Value": MASK}]
+    assert masked["ClientToken"] == "release-1"
+    assert "pw" not in json.dumps(masked) and params["ClientToken"] == "release-1"
