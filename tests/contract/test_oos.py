@@ -119,6 +119,19 @@ def children(sdk, execution_id: str) -> list[oos.ListExecutionsResponseBodyExecu
     return body.executions
 
 
+def run_rollback(sdk, image: str, source_execution_id: str, source: list[dict[str, Any]], **overrides: Any):
+    """The template's rollback of ``source_execution_id`` back to ``source``, run to its end."""
+    parameters = rollout_parameters(
+        sdk,
+        image,
+        invokeType="rollback",
+        sourceExecutionId=source_execution_id,
+        sourceContainerConfigure=source,
+        **overrides,
+    )
+    return finished(sdk, start(sdk, parameters).execution_id)
+
+
 def oos_calls(control, since: int) -> list[dict[str, Any]]:
     return [entry for entry in control.audit(since=since) if entry["caller"] == "oos"]
 
@@ -247,19 +260,7 @@ def test_rollback_after_a_failure_resumes_processes_and_restores_the_configurati
     [failed_child] = children(sdk, failed.execution_id)
 
     source = [{"Name": "nginx", "Image": seeded["seed_image"]}]
-    rollback = finished(
-        sdk,
-        start(
-            sdk,
-            rollout_parameters(
-                sdk,
-                image,
-                invokeType="rollback",
-                sourceExecutionId=failed.execution_id,
-                sourceContainerConfigure=source,
-            ),
-        ).execution_id,
-    )
+    rollback = run_rollback(sdk, image, failed.execution_id, source)
 
     assert (rollback.status, rollback.status_message) == ("Success", "")
     assert [t.task_name for t in tasks(sdk, rollback.execution_id)] == ROLLBACK_PATH
@@ -282,19 +283,7 @@ def test_rollback_puts_the_previous_image_back_on_every_instance(seeded, sdk, lo
     invoked = finished(sdk, start(sdk, rollout_parameters(sdk, image)).execution_id)
     assert invoked.status == "Success" and images_of(sdk, instance_ids) == {image}
 
-    rollback = finished(
-        sdk,
-        start(
-            sdk,
-            rollout_parameters(
-                sdk,
-                image,
-                invokeType="rollback",
-                sourceExecutionId=invoked.execution_id,
-                sourceContainerConfigure=[{"Name": "nginx", "Image": seeded["seed_image"]}],
-            ),
-        ).execution_id,
-    )
+    rollback = run_rollback(sdk, image, invoked.execution_id, [{"Name": "nginx", "Image": seeded["seed_image"]}])
 
     assert rollback.status == "Success"
     assert images_of(sdk, instance_ids) == {seeded["seed_image"]}
@@ -482,19 +471,8 @@ def test_a_failing_pull_fails_the_rollout_and_rollback_restores_the_old_image(si
     assert sorted(group_by_name(sdk).suspended_processes) == sorted(ALL_PROCESSES)
     assert active_configuration(sdk, group).containers[0].image == six_instances["seed_image"]
 
-    rollback = finished(
-        sdk,
-        start(
-            sdk,
-            rollout_parameters(
-                sdk,
-                image,
-                invokeType="rollback",
-                batchNumber=3,
-                sourceExecutionId=failed.execution_id,
-                sourceContainerConfigure=[{"Name": "nginx", "Image": six_instances["seed_image"]}],
-            ),
-        ).execution_id,
+    rollback = run_rollback(
+        sdk, image, failed.execution_id, [{"Name": "nginx", "Image": six_instances["seed_image"]}], batchNumber=3
     )
 
     assert rollback.status == "Success"
