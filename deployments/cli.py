@@ -59,14 +59,11 @@ def release(
 
     from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
 
-    if endpoint:
-        os.environ["ECI_RELEASE_ENDPOINT"] = endpoint
-    if registry_host:
-        os.environ["ECI_RELEASE_REGISTRY_HOST"] = registry_host
+    _endpoints(endpoint, registry_host)
     try:
         parameters = dict(
-            target=TargetSpec(credentials_block=credentials_block, scaling_group=group, container=container),
-            image=ImageSpec(registry_block=registry_block, repository=repository, tag=tag, digest=digest),
+            target=TargetSpec(scaling_group=group, container=container),
+            image=ImageSpec(repository=repository, tag=tag, digest=digest),
             source=SourceSpec(
                 context=context, ref=ref, dockerfile=dockerfile, build_args=_key_values(build_arg), target=build_target
             )
@@ -79,18 +76,93 @@ def release(
     except ValidationError as error:
         typer.echo(f"eci-release: invalid arguments:\n{error}", err=True)
         raise typer.Exit(2)
-    raise typer.Exit(run_release(parameters, as_json))
-
-
-def run_release(parameters: dict, as_json: bool) -> int:
-    """Run the flow, print the outcome; 0 only when released (or unchanged) and verified."""
-    from flows.release import ReleaseFailed
     from flows.release import release as release_flow
 
+    raise typer.Exit(
+        _run(release_flow, as_json, **parameters, **_blocks(credentials_block, registry_block), trigger="manual")
+    )
+
+
+@app.command()
+def rollback(
+    group: str = typer.Option(..., "--group", help="scaling group id (asg-...) or name"),
+    registry_block: Optional[str] = typer.Option(None, "--registry-block", help="ACR Registry block name"),
+    credentials_block: Optional[str] = typer.Option(None, "--credentials-block", help="credentials block name"),
+    batch_number: int = typer.Option(2, "--batch-number", min=1, max=100),
+    endpoint: Optional[str] = typer.Option(None, "--endpoint", help="one API endpoint for every product"),
+    registry_host: Optional[str] = typer.Option(None, "--registry-host", help="registry host[:port]"),
+    as_json: bool = typer.Option(False, "--json", help="print the ReleaseResult as the last stdout line"),
+) -> None:
+    """Put the group back on the image it ran before its last release, verified, and pin it there."""
+    from flows.parameters import RolloutSpec
+    from flows.rollback import rollback as rollback_flow
+
+    _endpoints(endpoint, registry_host)
+    blocks = _blocks(credentials_block, registry_block)
+    raise typer.Exit(
+        _run(rollback_flow, as_json, scaling_group=group, rollout=RolloutSpec(batch_number=batch_number), **blocks)
+    )
+
+
+@app.command()
+def unpin(
+    group: str = typer.Option(..., "--group", help="scaling group id (asg-...) or name"),
+    credentials_block: Optional[str] = typer.Option(None, "--credentials-block", help="credentials block name"),
+    endpoint: Optional[str] = typer.Option(None, "--endpoint", help="one API endpoint for every product"),
+) -> None:
+    """Let nightly and push runs release to a group that a rollback pinned."""
+    from flows.inputs import credentials_or_environment
+    from tasks.cloud_views import find_group
+    from tasks.release_record import Pin
+
+    _endpoints(endpoint, None)
     try:
-        result = release_flow(**parameters)
+        credentials = credentials_or_environment(_blocks(credentials_block, None)["credentials"])
+        found = find_group(credentials, group)
+    except Exception as error:
+        typer.echo(f"eci-release: {error}", err=True)
+        raise typer.Exit(1)
+    lifted = Pin.lift(found.scaling_group_id)
+    typer.echo(f"{found.scaling_group_name}: {'pin lifted' if lifted else 'was not pinned'}")
+
+
+def _endpoints(endpoint: str | None, registry_host: str | None) -> None:
+    if endpoint:
+        os.environ["ECI_RELEASE_ENDPOINT"] = endpoint
+    if registry_host:
+        os.environ["ECI_RELEASE_REGISTRY_HOST"] = registry_host
+
+
+def _blocks(credentials_block: str | None, registry_block: str | None) -> dict:
+    """The named blocks, loaded; a name that is not a saved block ends the command with one line."""
+    from blocks.credentials import AlibabaCloudCredentials
+    from blocks.registry import AcrRegistry
+
+    try:
+        return {
+            "credentials": AlibabaCloudCredentials.load(credentials_block) if credentials_block else None,
+            "registry": AcrRegistry.load(registry_block) if registry_block else None,
+        }
+    except ValueError as error:
+        typer.echo(f"eci-release: {error}", err=True)
+        raise typer.Exit(1)
+
+
+def _run(flow, as_json: bool, **parameters) -> int:
+    """Run a flow, print the outcome; 0 only when released (or unchanged) and verified, or held off by a pin."""
+    from prefect.exceptions import CancelledRun
+
+    from flows.release import ReleaseFailed
+
+    try:
+        result = flow(**parameters)
     except ReleaseFailed as failed:
         result = failed.result
+    except CancelledRun as cancelled:  # superseded by a newer release of the same group
+        typer.echo(f"eci-release: {cancelled}", err=True)
+        if as_json:
+            typer.echo(json.dumps({"status": "cancelled", "message": str(cancelled)}))
+        return 1
     except Exception as error:  # bad input or a failure before anything changed: say what and stop
         typer.echo(f"eci-release: {error}", err=True)
         if as_json:
@@ -99,7 +171,24 @@ def run_release(parameters: dict, as_json: bool) -> int:
     typer.echo(result.message, err=as_json)
     if as_json:
         typer.echo(result.model_dump_json())
-    return 0 if result.status in ("released", "unchanged") else 1
+    return 0 if result.status in ("released", "unchanged", "pinned") else 1
+
+
+@app.command()
+def up(
+    database: str = typer.Option("sqlite", "--database", help="sqlite, or postgresql (a server of the stack's own)"),
+    instances: str = typer.Option("docker", "--instances", help="docker (real containers) or simulated"),
+    state_dir: Path = typer.Option(Path(".state/stack"), "--state-dir", help="state, logs and databases go here"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON line when ready"),
+) -> None:
+    """Start the whole stack for the Prefect UI: localcloud, a Prefect server, the blocks, the work pool, the
+    deployments of prefect.yaml and a worker. Runs until Ctrl-C (or SIGTERM), then stops everything."""
+    if database not in ("sqlite", "postgresql") or instances not in ("docker", "simulated"):
+        typer.echo("eci-release up: --database is sqlite or postgresql; --instances is docker or simulated", err=True)
+        raise typer.Exit(2)
+    from deployments.stack import run_stack
+
+    raise typer.Exit(run_stack(state_dir, database, instances, as_json))
 
 
 @app.command()

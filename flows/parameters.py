@@ -1,5 +1,6 @@
 """The release flow's parameters. Pydantic models, so the Prefect UI shows them as a clear form.
-Secrets never go here: credentials and registry logins come from blocks (by name) or the environment."""
+Secrets never go here: credentials and registry logins come from blocks (picked in the form, passed as
+references) or the environment."""
 
 from __future__ import annotations
 
@@ -24,8 +25,7 @@ class SourceSpec(BaseModel):
 
 
 class ImageSpec(BaseModel):
-    registry_block: str | None = Field(None, description="ACR Registry block name; empty: from the environment")
-    repository: str | None = Field(None, description="namespace/name; overrides the block's repository")
+    repository: str | None = Field(None, description="namespace/name; overrides the registry block's repository")
     tag: str | None = Field(None, description="the tag to push (with a source) or to deploy (without one)")
     digest: str | None = Field(
         None, pattern=DIGEST_PATTERN, description="deploy this digest as it is (no build, no push)"
@@ -48,7 +48,6 @@ class ImageSpec(BaseModel):
 
 
 class TargetSpec(BaseModel):
-    credentials_block: str | None = Field(None, description="Alibaba Cloud Credentials block; empty: environment")
     scaling_group: str = Field(description="scaling group id (asg-...) or name")
     container: str = Field(description="the container in the scaling configuration that gets the image")
 

@@ -9,17 +9,22 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from prefect import flow
+from prefect import flow, runtime
 from prefect.artifacts import create_markdown_artifact
+from prefect.states import Cancelled
 
-from flows.inputs import load_credentials, load_registry
+from blocks.credentials import AlibabaCloudCredentials
+from blocks.registry import AcrRegistry
+from flows.group_lock import Superseded, hold_group
+from flows.inputs import credentials_or_environment, registry_for
 from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
 from flows.report import render_markdown
 from tasks.build import build_image
 from tasks.cloud_views import find_group, group_instances
 from tasks.logs import logger
-from tasks.models import ImageRef, InstanceState, ReleaseResult, RolloutResult, Verification
+from tasks.models import ConfigSnapshot, ImageRef, InstanceState, ReleaseResult, RolloutResult, Verification
 from tasks.publish import publish_image, resolve_existing_image
+from tasks.release_record import AUTOMATIC_TRIGGERS, Pin, ReleaseRecord, Trigger
 from tasks.rollback import rollback_release
 from tasks.rolling_update import rolling_update
 from tasks.scaling_config import snapshot, update_scaling_config
@@ -101,16 +106,88 @@ def _image_to_release(
 
 @flow(name="release")
 def release(
-    target: TargetSpec, image: ImageSpec, source: SourceSpec | None = None, rollout: RolloutSpec = RolloutSpec()
+    target: TargetSpec,
+    image: ImageSpec,
+    source: SourceSpec | None = None,
+    rollout: RolloutSpec = RolloutSpec(),
+    credentials: AlibabaCloudCredentials | None = None,
+    registry: AcrRegistry | None = None,
+    trigger: Trigger = "manual",
 ) -> ReleaseResult:
     """Release an image to an ECI scaling group: from a source (build and push) or an image already in the
-    registry (a tag or a digest), then roll it out and verify it."""
-    credentials = load_credentials(target.credentials_block)
-    registry = load_registry(image)
-    watch = _Stopwatch()
-    skipped: dict[str, str] = {}
+    registry (a tag or a digest), then roll it out and verify it. One release per group at a time; a newer
+    request for the same group supersedes a waiting one.
+
+    Args:
+        target: the scaling group and the container that gets the image
+        image: the repository and the tag to push or deploy, or a digest to deploy as it is
+        source: what to build; empty to deploy an image already in the registry
+        rollout: how OOS rolls the instances and how the new image is verified
+        credentials: the Alibaba Cloud Credentials block; empty: from the environment
+        registry: the ACR Registry block; empty: from the environment
+        trigger: what started the run; nightly and push runs leave a pinned group alone
+    """
+    credentials = credentials_or_environment(credentials)
+    registry = registry_for(image, registry)
     # The target is checked before anything is built or pushed: a wrong group costs nothing.
     group = find_group(credentials, target.scaling_group)
+    try:
+        with hold_group(group.scaling_group_id, trigger):
+            pin = Pin.load(group.scaling_group_id)
+            if pin and trigger in AUTOMATIC_TRIGGERS:
+                result = _held_off_by_pin(group.scaling_group_name, pin, trigger)
+                _publish_report(result, group.scaling_group_name)
+                return result
+            if pin and trigger == "manual":
+                Pin.lift(group.scaling_group_id)
+                logger().info("a manual release lifts the pin of %s to %s", group.scaling_group_name, pin.image)
+            result = _release_held(credentials, registry, group, target, image, source, rollout, trigger)
+            if trigger == "rollback":
+                result = _pin(group.scaling_group_id, result)
+    except Superseded as superseded:
+        logger().warning("release to %s: %s", group.scaling_group_name, superseded)
+        return Cancelled(message=str(superseded))
+    _publish_report(result, group.scaling_group_name)
+    return result
+
+
+def _pin(group_id: str, result: ReleaseResult) -> ReleaseResult:
+    """A group rolled back by hand stays on that image: nightly and push runs leave it alone."""
+    Pin(
+        group_id=group_id,
+        image=result.image.pinned,
+        flow_run_id=str(runtime.flow_run.id),
+        reason="rolled back by hand",
+    ).save()
+    return result.model_copy(update={"pin": result.image.pinned})
+
+
+def _held_off_by_pin(group_name: str, pin: Pin, trigger: str) -> ReleaseResult:
+    result = ReleaseResult(
+        status="pinned",
+        pin=pin.image,
+        message=(
+            f"{group_name} is pinned to {pin.image} ({pin.reason}): {trigger} runs leave it alone until a "
+            "manual release or `eci-release unpin` lifts the pin"
+        ),
+    )
+    logger().warning(result.message)
+    return result
+
+
+def _release_held(
+    credentials: AlibabaCloudCredentials,
+    registry: AcrRegistry,
+    group,
+    target: TargetSpec,
+    image: ImageSpec,
+    source: SourceSpec | None,
+    rollout: RolloutSpec,
+    trigger: Trigger,
+) -> ReleaseResult:
+    """The release proper, with the group's lock held."""
+    watch = _Stopwatch()
+    skipped: dict[str, str] = {}
     snapshot(credentials, group, target.container)
     image_ref, produced = _image_to_release(image, source, registry, credentials, watch, skipped)
 
@@ -118,9 +195,12 @@ def release(
     group = find_group(credentials, group.scaling_group_id)
     before = snapshot(credentials, group, target.container)
     instances_before = group_instances(credentials, group, target.container)
+    record = _record(before, image_ref, trigger)
     rollout_result: RolloutResult | None = None
     try:
         with watch.stage("update-scaling-config"):
+            if before.image != image_ref.pinned:
+                record = record.save(state="started", step="update-scaling-config")
             change = update_scaling_config(credentials, before, image_ref)
         if not change.written:
             skipped["update-scaling-config"] = "the configuration already held the image"
@@ -136,6 +216,8 @@ def release(
         if rollout_result.status == "Skipped":
             skipped["rolling-update"] = rollout_result.skipped_reason or "skipped"
         changed = change.written or rollout_result.status != "Skipped"
+        if changed:
+            record = record.save(state="verifying", step="verify-scale-out", execution_id=rollout_result.execution_id)
         with watch.stage("verify-scale-out"):
             if changed:
                 verification = verify_scale_out(
@@ -178,6 +260,7 @@ def release(
             skipped=skipped,
             message=f"release of {image_ref.pinned} failed ({error}); {outcome}: {rolled_back.message}",
         )
+        record.save(state=result.status, step="rollback", execution_id=execution_id, message=result.message)
         _publish_report(result, group.scaling_group_name)
         raise ReleaseFailed(result) from error
 
@@ -199,5 +282,28 @@ def release(
             else f"{group.scaling_group_name} runs {image_ref.pinned} on {len(verification.swept)} instance(s)"
         ),
     )
-    _publish_report(result, group.scaling_group_name)
+    if changed:
+        record.save(
+            state="released",
+            step="done",
+            probe_instance_id=verification.probe_instance_id,
+            message=result.message,
+        )
     return result
+
+
+def _record(before: ConfigSnapshot, image: ImageRef, trigger: Trigger) -> ReleaseRecord:
+    """The release's record as it starts; saved (to the Prefect server) only once the release changes something,
+    so a run that changes nothing leaves the last real release's record in place."""
+    return ReleaseRecord(
+        group_id=before.group.scaling_group_id,
+        group_name=before.group.scaling_group_name,
+        trigger=trigger,
+        flow_run_id=str(runtime.flow_run.id) if runtime.flow_run.id else None,
+        state="started",
+        step="update-scaling-config",
+        scaling_configuration_id=before.scaling_configuration_id,
+        container=before.container_name,
+        image_before=before.image,
+        image_after=image.pinned,
+    )

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import docker
 from docker.utils.build import exclude_paths
-from prefect import task
 
 from tasks.logs import logger
 from tasks.models import BuiltImage
+from tasks.task_policy import repeatable_task
 
 CACHE_LABEL = "io.eci-release.cache-key"
 
@@ -66,7 +66,7 @@ def _cached_image(client: docker.DockerClient, key: str) -> str | None:
     return images[0].id if images else None
 
 
-@task(name="build")
+@repeatable_task("build")
 def build_image(
     context: Path,
     dockerfile: str = "Dockerfile",

@@ -17,6 +17,15 @@ class ImageRef(BaseModel):
     tag: str | None = None
     digest: str | None = Field(None, pattern=DIGEST_PATTERN)
 
+    @classmethod
+    def parse_pinned(cls, pinned: str) -> "ImageRef":
+        """``registry/namespace/name@sha256:...``, as a scaling configuration holds it."""
+        name, at, digest = pinned.partition("@")
+        registry, _, repository = name.partition("/")
+        if not at or not repository:
+            raise ValueError(f"{pinned!r} is not an image pinned by digest (registry/namespace/name@sha256:...)")
+        return cls(registry=registry, repository=repository, digest=digest)
+
     @property
     def pinned(self) -> str:
         if not self.digest:
@@ -110,8 +119,9 @@ class RollbackResult(BaseModel):
 
 
 class ReleaseResult(BaseModel):
-    status: Literal["released", "unchanged", "rolled_back", "failed"]
+    status: Literal["released", "unchanged", "rolled_back", "failed", "pinned"]
     message: str
+    pin: str | None = Field(None, description="the image the group is pinned to, when it is")
     image: ImageRef | None = None
     config_before: str | None = None
     config_after: str | None = None

@@ -9,39 +9,14 @@ from __future__ import annotations
 
 import docker
 from alibabacloud_cr20181201 import models as cr
-from docker.errors import APIError, NotFound
-from prefect import task
 
 from blocks.credentials import AlibabaCloudCredentials
-from blocks.registry import AcrRegistry, RegistryLogin
+from blocks.registry import AcrRegistry
 from tasks.cloud_calls import call
 from tasks.logs import logger
 from tasks.models import BuiltImage, ImageRef, PublishedImage
-
-
-class PublishFailed(RuntimeError):
-    pass
-
-
-def _auth(login: RegistryLogin) -> dict[str, str]:
-    return {"username": login.username, "password": login.password.get_secret_value()}
-
-
-def registry_digest(client: docker.DockerClient, reference: str, login: RegistryLogin) -> str | None:
-    """The digest the registry serves for ``reference`` (tag or digest), or None if it has none."""
-    try:
-        return client.images.get_registry_data(reference, auth_config=_auth(login)).id
-    except NotFound:
-        return None
-    except APIError as error:
-        # The registry says "manifest unknown" (404) for a missing tag or digest; anything else is a real error.
-        if error.status_code == 404 or "manifest unknown" in str(error).lower():
-            return None
-        raise
-
-
-def _login(registry: AcrRegistry, credentials: AlibabaCloudCredentials | None) -> RegistryLogin:
-    return call(lambda: registry.get_login(credentials), what="registry login (cr GetAuthorizationToken)")
+from tasks.registry_access import PublishFailed, auth_config, failure, registry_digest, registry_errors, registry_login
+from tasks.task_policy import repeatable_task
 
 
 def _image_ref(registry: AcrRegistry, digest: str, tag: str | None = None) -> ImageRef:
@@ -86,15 +61,16 @@ def confirm_tag(registry: AcrRegistry, credentials: AlibabaCloudCredentials | No
     return f"sha256:{tag_info.digest.removeprefix('sha256:')}" if tag_info.digest else None
 
 
-@task(name="publish")
+@repeatable_task("publish")
 def publish_image(
     built: BuiltImage, registry: AcrRegistry, credentials: AlibabaCloudCredentials | None, tag: str
 ) -> PublishedImage:
     log = logger()
     client = docker.from_env()
     repository = registry.image_repository
-    login = _login(registry, credentials)
-    image = client.images.get(built.image_id)
+    login = registry_login(registry, credentials)
+    with registry_errors(f"reading local image {built.image_id}"):
+        image = client.images.get(built.image_id)
     known = _pushed_digest(image, repository)
     if known and registry_digest(client, f"{repository}:{tag}", login) == known:
         log.info("publish: %s:%s already serves %s, nothing to push", repository, tag, known)
@@ -102,13 +78,14 @@ def publish_image(
             image=_image_ref(registry, known, tag),
             pushed=False,
         )
-    image.tag(repository, tag)
     digest = None
-    for line in client.api.push(repository, tag=tag, stream=True, decode=True, auth_config=_auth(login)):
-        if "error" in line or "errorDetail" in line:
-            detail = line.get("errorDetail", {}).get("message") or line.get("error")
-            raise PublishFailed(f"push of {repository}:{tag} failed: {detail}")
-        digest = line.get("aux", {}).get("Digest", digest)
+    with registry_errors(f"push of {repository}:{tag}"):
+        image.tag(repository, tag)
+        for line in client.api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth_config(login)):
+            if "error" in line or "errorDetail" in line:
+                detail = line.get("errorDetail", {}).get("message") or line.get("error")
+                raise failure(f"push of {repository}:{tag} failed: {detail}")
+            digest = line.get("aux", {}).get("Digest", digest)
     if digest is None:
         raise PublishFailed(f"push of {repository}:{tag} finished without reporting a digest")
     confirmed = confirm_tag(registry, credentials, tag)
@@ -121,13 +98,13 @@ def publish_image(
     )
 
 
-@task(name="resolve-existing-image")
+@repeatable_task("resolve-existing-image")
 def resolve_existing_image(
     registry: AcrRegistry, credentials: AlibabaCloudCredentials | None, reference: str
 ) -> ImageRef:
     """An image that is already in the registry, given as a tag or a ``sha256:`` digest, pinned by digest."""
     client = docker.from_env()
-    login = _login(registry, credentials)
+    login = registry_login(registry, credentials)
     if reference.startswith("sha256:"):
         image = _image_ref(registry, reference)
         if registry_digest(client, image.pinned, login) != reference:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from typing import Callable
 
-from prefect import task
-
 from blocks.credentials import AlibabaCloudCredentials
 from tasks.logs import logger
 from tasks.models import ConfigSnapshot, RollbackResult
 from tasks.oos_executions import follow, start_execution, stop
 from tasks.processes import exit_standby, resume_processes
 from tasks.scaling_config import restore
+from tasks.task_policy import stage_task
 
 
 class _Steps:
@@ -39,7 +38,7 @@ class _Steps:
             logger().warning("rollback: %s", outcome)
 
 
-@task(name="rollback")
+@stage_task("rollback")
 def rollback_release(
     credentials: AlibabaCloudCredentials,
     snapshot: ConfigSnapshot,

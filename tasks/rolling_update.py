@@ -7,7 +7,6 @@ followed, ``RolloutFailed`` carries the execution id so the rollback can stop it
 
 from __future__ import annotations
 
-from prefect import task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from blocks.credentials import AlibabaCloudCredentials
@@ -16,6 +15,7 @@ from tasks.logs import logger
 from tasks.models import ConfigSnapshot, RolloutResult
 from tasks.oos_executions import follow, start_execution
 from tasks.processes import resume_processes
+from tasks.task_policy import stage_task
 
 
 class RolloutFailed(RuntimeError):
@@ -24,7 +24,7 @@ class RolloutFailed(RuntimeError):
         self.execution_id = execution_id
 
 
-@task(name="rolling-update")
+@stage_task("rolling-update")
 def rolling_update(
     credentials: AlibabaCloudCredentials,
     snapshot: ConfigSnapshot,

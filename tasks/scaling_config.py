@@ -7,13 +7,13 @@ image changes, and read back. When it already holds the image, nothing is writte
 from __future__ import annotations
 
 from alibabacloud_ess20220222 import models as ess
-from prefect import task
 
 from blocks.credentials import AlibabaCloudCredentials
 from tasks.cloud_calls import call
 from tasks.cloud_views import TargetError
 from tasks.logs import logger
 from tasks.models import ConfigChange, ConfigSnapshot, ImageRef, ScalingGroupRef
+from tasks.task_policy import stage_task
 
 
 class ConfigWriteFailed(RuntimeError):
@@ -62,7 +62,7 @@ def _write_image(credentials: AlibabaCloudCredentials, configuration_id: str, co
     call(lambda: client.modify_eci_scaling_configuration(request), what="ess ModifyEciScalingConfiguration")
 
 
-@task(name="update-scaling-config")
+@stage_task("update-scaling-config")
 def update_scaling_config(
     credentials: AlibabaCloudCredentials, before: ConfigSnapshot, image: ImageRef
 ) -> ConfigChange:

@@ -11,13 +11,13 @@ import uuid
 
 import requests
 from alibabacloud_ess20220222 import models as ess
-from prefect import task
 
 from blocks.credentials import AlibabaCloudCredentials
 from tasks.cloud_calls import call
 from tasks.cloud_views import ALL_STATES, find_group, group_instances, scaling_activity, wait_for_activity
 from tasks.logs import logger
 from tasks.models import ConfigSnapshot, InstanceState, ScalingGroupRef, Verification
+from tasks.task_policy import stage_task
 
 
 class VerificationFailed(RuntimeError):
@@ -62,7 +62,7 @@ def health_port(snapshot: ConfigSnapshot, port: int | None) -> int:
     return int(ports[0]["Port"])
 
 
-@task(name="verify-scale-out")
+@stage_task("verify-scale-out")
 def verify_scale_out(
     credentials: AlibabaCloudCredentials,
     snapshot: ConfigSnapshot,

@@ -1,0 +1,56 @@
+"""A PostgreSQL server of the stack's own, in its own data directory, on loopback, for the Prefect server."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from deployments.processes import Children, free_port
+
+
+def _bin_dir() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=lambda p: int(Path(p).parts[3]))
+    if not found:
+        raise RuntimeError("no PostgreSQL server: install the Debian package postgresql (scripts/setup-host does)")
+    return Path(found[-1]).parent
+
+
+def start_postgres(children: Children, data_dir: Path) -> str:
+    """Start (initialising on first use) a server in ``data_dir``; returns the Prefect database URL."""
+    bin_dir = _bin_dir()
+    # PostgreSQL refuses to run as root: as root, the server runs as the package's postgres user.
+    user = "postgres" if os.geteuid() == 0 else None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if user:
+        shutil.chown(data_dir, user, user)
+    env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8"}
+    if not (data_dir / "PG_VERSION").exists():
+        subprocess.run(
+            [str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "-A", "trust", "-E", "UTF8"],
+            check=True,
+            capture_output=True,
+            env=env,
+            user=user,
+        )
+    port = free_port()
+    server = children.start(
+        "postgresql",
+        [str(bin_dir / "postgres"), "-D", str(data_dir), "-p", str(port), "-k", str(data_dir)]
+        + ["-c", "listen_addresses=127.0.0.1"],
+        env=env,
+        user=user,
+    )
+    psql = [str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-tAc"]
+    deadline = time.monotonic() + 60
+    while subprocess.run([*psql, "select 1"], capture_output=True, env=env).returncode != 0:
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"PostgreSQL did not start:\n{children.log_tail('postgresql')}")
+        time.sleep(0.3)
+    exists = subprocess.run([*psql, "select 1 from pg_database where datname='prefect'"], capture_output=True, env=env)
+    if exists.stdout.strip() != b"1":
+        subprocess.run([*psql, "create database prefect"], check=True, capture_output=True, env=env)
+    return f"postgresql+asyncpg://postgres@127.0.0.1:{port}/prefect"

@@ -1,0 +1,108 @@
+"""One release per scaling group at a time, whatever started it, across every worker.
+
+The lock is a Prefect global concurrency limit of one slot named after the group id: it lives in the server, so
+it holds across processes and machines, and it is lease-based (renewed while held), so a crashed holder frees the
+group once its lease runs out. The limit is created when missing; it is never skipped (``strict``).
+
+While a release holds the group, later runs for it wait. When several wait, the newest request wins: each run
+tags itself with the group (and its trigger) before it waits, and a run that gets the lock while a run for the
+same group was created after it ends as superseded, naming that run. A rollback asked for by a person is not
+superseded by a nightly or push run (those then find the group pinned).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from prefect import runtime
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.sorting import FlowRunSort
+from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+from tasks.logs import logger
+from tasks.release_record import AUTOMATIC_TRIGGERS
+
+# Renewed every few seconds while held; a holder that died frees the group after this long.
+LEASE_SECONDS = 60
+
+
+class Superseded(Exception):
+    def __init__(self, newer: FlowRun):
+        super().__init__(f"superseded by the newer run {newer.name!r} ({newer.id}) for the same scaling group")
+        self.newer = newer
+
+
+def limit_name(group_id: str) -> str:
+    return f"eci-release-group-{group_id}"
+
+
+def group_tag(group_id: str) -> str:
+    return f"eci-release-group:{group_id}"
+
+
+def trigger_tag(trigger: str) -> str:
+    return f"eci-release-trigger:{trigger}"
+
+
+def _can_supersede(later: FlowRun, my_trigger: str) -> bool:
+    automatic = {trigger_tag(trigger) for trigger in AUTOMATIC_TRIGGERS}
+    return not (my_trigger == "rollback" and automatic & set(later.tags))
+
+
+def _ensure_limit(name: str) -> None:
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+            return
+        except ObjectNotFound:
+            pass
+        try:
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+            logger().info("created the concurrency limit %s (1 slot)", name)
+        except ObjectAlreadyExists:  # another run created it in the meantime
+            pass
+
+
+def _announce(flow_run_id: str, tags: list[str]) -> FlowRun:
+    """Tag this run with its group and trigger (the queue the newest-wins rule reads); returns the run."""
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(flow_run_id)
+        missing = [tag for tag in tags if tag not in run.tags]
+        if missing:
+            client.update_flow_run(flow_run_id, tags=[*run.tags, *missing])
+        return run
+
+
+def _newest_later_request(me: FlowRun, tag: str, trigger: str) -> FlowRun | None:
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[tag])), sort=FlowRunSort.ID_DESC, limit=200
+        )
+    later = [
+        run
+        for run in runs
+        if run.id != me.id and run.created and me.created and run.created > me.created and _can_supersede(run, trigger)
+    ]
+    return max(later, key=lambda run: run.created) if later else None
+
+
+@contextmanager
+def hold_group(group_id: str, trigger: str):
+    """Hold the group's lock for the body; raises ``Superseded`` when a newer request for the group exists."""
+    flow_run_id = runtime.flow_run.id
+    if flow_run_id is None:
+        raise RuntimeError("hold_group works inside a flow run only")
+    tag, name = group_tag(group_id), limit_name(group_id)
+    me = _announce(flow_run_id, [tag, trigger_tag(trigger)])
+    _ensure_limit(name)
+    logger().info("waiting for the release lock of %s", group_id)
+    with concurrency(name, occupy=1, strict=True, lease_duration=LEASE_SECONDS):
+        newer = _newest_later_request(me, tag, trigger)
+        if newer is not None:
+            raise Superseded(newer)
+        logger().info("holding the release lock of %s", group_id)
+        yield

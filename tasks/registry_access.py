@@ -1,0 +1,64 @@
+"""Talking to the image registry through the Docker engine: logging in, reading what a reference points at, and
+errors that carry no credentials."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import docker
+import requests
+from docker.errors import APIError, DockerException, NotFound
+
+from blocks.credentials import AlibabaCloudCredentials
+from blocks.registry import AcrRegistry, RegistryLogin
+from tasks.cloud_calls import call
+from tasks.task_policy import TransientFailure
+
+# Words in a registry or engine error that mean "try again", not "you are wrong".
+_TRANSIENT_MARKERS = ("connection refused", "connection reset", "timeout", "timed out", " 502", " 503", " 504", "eof")
+
+
+class PublishFailed(RuntimeError):
+    pass
+
+
+class RegistryUnavailable(PublishFailed, TransientFailure):
+    pass
+
+
+def failure(message: str) -> PublishFailed:
+    transient = any(marker in message.lower() for marker in _TRANSIENT_MARKERS)
+    return (RegistryUnavailable if transient else PublishFailed)(message)
+
+
+@contextmanager
+def registry_errors(what: str):
+    """Turn docker-py's errors into ours. Theirs keep the HTTP request, whose ``X-Registry-Auth`` header holds
+    the registry login; an exception leaving a task is logged and may be stored, so it must carry only text."""
+    try:
+        yield
+    except (DockerException, requests.RequestException) as error:
+        detail = (getattr(error, "explanation", None) or str(error)).strip()
+        raise failure(f"{what} failed: {detail}") from None
+
+
+def auth_config(login: RegistryLogin) -> dict[str, str]:
+    return {"username": login.username, "password": login.password.get_secret_value()}
+
+
+def registry_digest(client: docker.DockerClient, reference: str, login: RegistryLogin) -> str | None:
+    """The digest the registry serves for ``reference`` (tag or digest), or None if it has none."""
+    with registry_errors(f"registry check of {reference}"):
+        try:
+            return client.images.get_registry_data(reference, auth_config=auth_config(login)).id
+        except NotFound:
+            return None
+        except APIError as error:
+            # The registry says "manifest unknown" (404) for a missing tag or digest; anything else is an error.
+            if error.status_code == 404 or "manifest unknown" in str(error).lower():
+                return None
+            raise
+
+
+def registry_login(registry: AcrRegistry, credentials: AlibabaCloudCredentials | None) -> RegistryLogin:
+    return call(lambda: registry.get_login(credentials), what="registry login (cr GetAuthorizationToken)")

@@ -1,0 +1,84 @@
+"""The durable record of a group's last release, and its pin, kept in the Prefect server as variables.
+
+Variables live in the server, so every worker on every machine sees the same record: it is written before the
+release's first change to the cloud and after each step, so the ``rollback`` deployment, the report and the
+next run know what the last one did (image before and after, OOS execution, probe, how far it got).
+
+A group rolled back by hand is pinned: scheduled and push-triggered runs leave it alone until a manual release
+or ``eci-release unpin`` lifts the pin.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Literal
+
+from prefect.variables import Variable
+from pydantic import BaseModel, Field
+
+Trigger = Literal["manual", "nightly", "push", "rollback"]
+RecordState = Literal["started", "verifying", "released", "rolled_back", "failed"]
+# Triggers that act on their own schedule; a pin holds them off.
+AUTOMATIC_TRIGGERS = ("nightly", "push")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _variable_name(kind: str, group_id: str) -> str:
+    # Variable names allow lower-case letters, digits, '-' and '_'.
+    return f"eci-release-{kind}-" + re.sub(r"[^a-z0-9_-]+", "-", group_id.lower())
+
+
+class ReleaseRecord(BaseModel):
+    group_id: str
+    group_name: str
+    trigger: Trigger
+    flow_run_id: str | None
+    state: Literal[
+        "started", "config-written", "rolling-out", "verifying", "released", "unchanged", "rolled_back", "failed"
+    ]
+    step: str = Field(description="the step in progress or the last one done")
+    scaling_configuration_id: str
+    container: str
+    image_before: str
+    image_after: str
+    execution_id: str | None = None
+    probe_activity_id: str | None = None
+    probe_instance_id: str | None = None
+    message: str = ""
+    updated_at: str = Field(default_factory=_now)
+
+    @classmethod
+    def load(cls, group_id: str) -> "ReleaseRecord | None":
+        value = Variable.get(_variable_name("record", group_id))
+        return cls.model_validate(value) if value else None
+
+    def save(self, **changes) -> "ReleaseRecord":
+        """Write the record with ``changes`` applied; returns the record as written."""
+        record = self.model_copy(update={**changes, "updated_at": _now()})
+        Variable.set(_variable_name("record", self.group_id), record.model_dump(mode="json"), overwrite=True)
+        return record
+
+
+class Pin(BaseModel):
+    group_id: str
+    image: str
+    flow_run_id: str | None
+    reason: str
+    pinned_at: str = Field(default_factory=_now)
+
+    @classmethod
+    def load(cls, group_id: str) -> "Pin | None":
+        value = Variable.get(_variable_name("pin", group_id))
+        return cls.model_validate(value) if value else None
+
+    def save(self) -> None:
+        Variable.set(_variable_name("pin", self.group_id), self.model_dump(mode="json"), overwrite=True)
+
+    @staticmethod
+    def lift(group_id: str) -> bool:
+        """Remove the group's pin; True when there was one."""
+        return Variable.unset(_variable_name("pin", group_id))
