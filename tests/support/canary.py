@@ -12,12 +12,16 @@ _BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{16,}={0,2}")
 
 
 def _decoded_runs(blob: bytes):
+    # A run may be glued to neighbouring bytes that look like base64 (a pickle's length byte, a key name), so
+    # every alignment is tried.
     for run in _BASE64_RUN.findall(blob):
-        for decode in (base64.b64decode, base64.urlsafe_b64decode):
-            try:
-                yield decode(run + b"=" * (-len(run) % 4))
-            except (binascii.Error, ValueError):
-                pass
+        for start in range(4):
+            aligned = run[start:].rstrip(b"=")
+            for decode in (base64.b64decode, base64.urlsafe_b64decode):
+                try:
+                    yield decode(aligned + b"=" * (-len(aligned) % 4))
+                except (binascii.Error, ValueError):
+                    pass
 
 
 def holds_secret(blob: bytes, secret: str) -> bool:
