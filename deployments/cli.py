@@ -179,6 +179,7 @@ def up(
     database: str = typer.Option("sqlite", "--database", help="sqlite, or postgresql (a server of the stack's own)"),
     instances: str = typer.Option("docker", "--instances", help="docker (real containers) or simulated"),
     state_dir: Path = typer.Option(Path(".state/stack"), "--state-dir", help="state, logs and databases go here"),
+    workers: int = typer.Option(1, "--workers", min=1, max=8, help="process workers polling the work pool"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON line when ready"),
 ) -> None:
     """Start the whole stack for the Prefect UI: localcloud, a Prefect server, the blocks, the work pool, the
@@ -188,7 +189,7 @@ def up(
         raise typer.Exit(2)
     from deployments.stack import run_stack
 
-    raise typer.Exit(run_stack(state_dir, database, instances, as_json))
+    raise typer.Exit(run_stack(state_dir, database, instances, workers, as_json))
 
 
 @app.command()

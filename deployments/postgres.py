@@ -13,7 +13,7 @@ from deployments.processes import Children, free_port
 
 
 def _bin_dir() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=lambda p: int(Path(p).parts[3]))
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=lambda p: int(Path(p).parent.parent.name))
     if not found:
         raise RuntimeError("no PostgreSQL server: install the Debian package postgresql (scripts/setup-host does)")
     return Path(found[-1]).parent
@@ -27,15 +27,23 @@ def start_postgres(children: Children, data_dir: Path) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     if user:
         shutil.chown(data_dir, user, user)
+        closed = [p for p in data_dir.parents if p.stat().st_mode & 0o001 == 0]
+        if closed:
+            raise RuntimeError(
+                f"the postgres user cannot reach {data_dir}: {closed[0]} is closed to other users; "
+                "choose a --state-dir under a directory others may enter (e.g. /tmp or /srv)"
+            )
     env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8"}
     if not (data_dir / "PG_VERSION").exists():
-        subprocess.run(
+        created = subprocess.run(
             [str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "-A", "trust", "-E", "UTF8"],
-            check=True,
             capture_output=True,
+            text=True,
             env=env,
             user=user,
         )
+        if created.returncode != 0:
+            raise RuntimeError(f"initdb failed: {created.stderr.strip()[-1000:]}")
     port = free_port()
     server = children.start(
         "postgresql",

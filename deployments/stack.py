@@ -81,7 +81,7 @@ def _run(command: list[str], env: dict[str, str], what: str, cwd: Path | None = 
         raise RuntimeError(f"{what} failed: {(done.stdout + done.stderr).strip()[-2000:]}")
 
 
-def run_stack(state_dir: Path, database: str, instances: str, as_json: bool) -> int:
+def run_stack(state_dir: Path, database: str, instances: str, workers: int, as_json: bool) -> int:
     state_dir = state_dir.resolve()
     (state_dir / "logs").mkdir(parents=True, exist_ok=True)
     children = Children(state_dir / "logs")
@@ -114,11 +114,18 @@ def run_stack(state_dir: Path, database: str, instances: str, as_json: bool) -> 
             "prefect deploy --all",
             cwd=REPO_ROOT,
         )
-        children.start("worker", _prefect("worker", "start", "--pool", WORK_POOL), env=env, cwd=REPO_ROOT)
+        for number in range(1, workers + 1):
+            children.start(
+                f"worker-{number}",
+                _prefect("worker", "start", "--pool", WORK_POOL, "--name", f"eci-release-worker-{number}"),
+                env=env,
+                cwd=REPO_ROOT,
+            )
         info = {
             "api_url": api_url,
             "ui_url": api_url.removesuffix("/api"),
             "work_pool": WORK_POOL,
+            "workers": workers,
             "deployments": DEPLOYMENTS,
             "blocks": {"credentials": BLOCK_NAME, "registry": BLOCK_NAME},
             "database": database,

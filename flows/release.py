@@ -91,6 +91,8 @@ def _image_to_release(
                 source.platform,
                 checked_out.revision,
                 checked_out.source_url,
+                registry,
+                credentials,
             )
     finally:
         if checked_out.source_url:  # a clone made for this build

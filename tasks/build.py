@@ -1,9 +1,10 @@
 """build: a docker image from a context, built only when its content changed.
 
 The cache key is the content of the build context after ``.dockerignore`` (paths, modes, bytes), the
-Dockerfile, build args, target and platform — not where the context lives or what the arguments were
-called. The key is stored as an image label, so the cache survives across processes: an image carrying the
-key is reused, anything else builds.
+Dockerfile, build args, target and platform, and the digest each base image resolves to now — not where the
+context lives or what the arguments were called. So a base tag re-pushed to a new digest rebuilds (pulling the
+new base), and an unchanged tree on unchanged bases does not. The key is stored as an image label, so the cache
+survives across processes: an image carrying the key is reused, anything else builds.
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ from pathlib import Path
 import docker
 from docker.utils.build import exclude_paths
 
+from blocks.credentials import AlibabaCloudCredentials
+from blocks.registry import AcrRegistry, RegistryLogin
+from tasks.base_images import base_images
 from tasks.logs import logger
 from tasks.models import BuiltImage
+from tasks.registry_access import PublishFailed, auth_config, registry_digest, registry_errors, registry_login
 from tasks.task_policy import repeatable_task
 
 CACHE_LABEL = "io.eci-release.cache-key"
@@ -41,6 +46,7 @@ def cache_key(
     build_args: dict[str, str] | None = None,
     target: str | None = None,
     platform: str | None = None,
+    bases: dict[str, str] | None = None,
 ) -> str:
     digest = hashlib.sha256()
     for relative in sorted(exclude_paths(str(context), _dockerignore(context), dockerfile=dockerfile)):
@@ -58,7 +64,37 @@ def cache_key(
     digest.update(b"dockerfile\0" + dockerfile_path.read_bytes())
     digest.update(repr(sorted((build_args or {}).items())).encode())
     digest.update(f"target={target or ''};platform={platform or ''}".encode())
+    digest.update(repr(sorted((bases or {}).items())).encode())
     return digest.hexdigest()
+
+
+def _dockerfile_text(context: Path, dockerfile: str) -> str:
+    path = context / dockerfile
+    if not path.is_file():
+        raise BuildFailed(f"no Dockerfile at {path}")
+    return path.read_text()
+
+
+def resolve_bases(
+    client: docker.DockerClient, bases: list[str], registry: AcrRegistry | None, login: RegistryLogin | None
+) -> dict[str, str]:
+    """What each base image is now: its registry digest, or (for an image only this engine has) its local id."""
+    resolved = {}
+    for base in bases:
+        ours = registry is not None and base.startswith(f"{registry.host}/")
+        try:
+            digest = registry_digest(client, base, login if ours else None)
+        except PublishFailed:
+            digest = None
+        if digest is None:
+            try:
+                digest = "local:" + client.images.get(base).id
+            except docker.errors.DockerException:
+                raise BuildFailed(
+                    f"base image {base} is neither in a registry this machine can read nor in the local engine"
+                ) from None
+        resolved[base] = digest
+    return resolved
 
 
 def _cached_image(client: docker.DockerClient, key: str) -> str | None:
@@ -75,11 +111,18 @@ def build_image(
     platform: str | None = None,
     revision: str | None = None,
     source_url: str | None = None,
+    registry: AcrRegistry | None = None,
+    credentials: AlibabaCloudCredentials | None = None,
 ) -> BuiltImage:
-    """Build the image unless an image with the same content key exists; stream the build log."""
+    """Build the image unless an image with the same content key exists; stream the build log. Base images on
+    the release's registry are read (and pulled) with its login."""
     log = logger()
-    key = cache_key(context, dockerfile, build_args, target, platform)
     client = docker.from_env()
+    bases = base_images(_dockerfile_text(context, dockerfile), build_args)
+    on_registry = registry is not None and any(base.startswith(f"{registry.host}/") for base in bases)
+    login = registry_login(registry, credentials) if on_registry else None
+    resolved = resolve_bases(client, bases, registry, login)
+    key = cache_key(context, dockerfile, build_args, target, platform, resolved)
     cached = _cached_image(client, key)
     if cached:
         log.info("build: unchanged tree (cache key %s), reusing %s", key[:12], cached)
@@ -90,6 +133,9 @@ def build_image(
         "org.opencontainers.image.revision": revision or "unknown",
         "org.opencontainers.image.source": source_url or str(context),
     }
+    if login is not None:
+        with registry_errors(f"registry login to {registry.host}"):
+            client.login(registry=registry.host, **auth_config(login))  # the engine pulls bases with it
     image_id = None
     for chunk in client.api.build(
         path=str(context),
@@ -98,6 +144,8 @@ def build_image(
         target=target,
         platform=platform,
         labels=labels,
+        # Pull bases that come from a registry, so a re-pushed tag is built on its new digest.
+        pull=bool(resolved) and not any(digest.startswith("local:") for digest in resolved.values()),
         rm=True,
         forcerm=True,
         decode=True,

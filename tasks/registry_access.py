@@ -46,11 +46,12 @@ def auth_config(login: RegistryLogin) -> dict[str, str]:
     return {"username": login.username, "password": login.password.get_secret_value()}
 
 
-def registry_digest(client: docker.DockerClient, reference: str, login: RegistryLogin) -> str | None:
-    """The digest the registry serves for ``reference`` (tag or digest), or None if it has none."""
+def registry_digest(client: docker.DockerClient, reference: str, login: RegistryLogin | None) -> str | None:
+    """The digest the registry serves for ``reference`` (tag or digest), or None if it has none. Without a
+    login, the registry is read anonymously."""
     with registry_errors(f"registry check of {reference}"):
         try:
-            return client.images.get_registry_data(reference, auth_config=auth_config(login)).id
+            return client.images.get_registry_data(reference, auth_config=auth_config(login) if login else None).id
         except NotFound:
             return None
         except APIError as error:
