@@ -93,7 +93,8 @@ def _image_to_release(
                 checked_out.source_url,
                 registry,
                 credentials,
-            )
+                return_state=True,
+            ).result()
     finally:
         if checked_out.source_url:  # a clone made for this build
             shutil.rmtree(checked_out.context, ignore_errors=True)

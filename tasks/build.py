@@ -16,6 +16,8 @@ from pathlib import Path
 
 import docker
 from docker.utils.build import exclude_paths
+from prefect.client.schemas.objects import State
+from prefect.states import Completed
 
 from blocks.credentials import AlibabaCloudCredentials
 from blocks.registry import AcrRegistry, RegistryLogin
@@ -113,9 +115,10 @@ def build_image(
     source_url: str | None = None,
     registry: AcrRegistry | None = None,
     credentials: AlibabaCloudCredentials | None = None,
-) -> BuiltImage:
+) -> State:
     """Build the image unless an image with the same content key exists; stream the build log. Base images on
-    the release's registry are read (and pulled) with its login."""
+    the release's registry are read (and pulled) with its login. Returns a state whose result is the
+    ``BuiltImage``: ``Cached`` when the key matched an existing image."""
     log = logger()
     client = docker.from_env()
     bases = base_images(_dockerfile_text(context, dockerfile), build_args)
@@ -126,7 +129,12 @@ def build_image(
     cached = _cached_image(client, key)
     if cached:
         log.info("build: unchanged tree (cache key %s), reusing %s", key[:12], cached)
-        return BuiltImage(image_id=cached, cache_key=key, built=False)
+        # A Cached state, so the UI shows the skipped build as a cache hit; callers take ``.result()``.
+        return Completed(
+            name="Cached",
+            message=f"unchanged tree and bases: reused {cached[:19]}",
+            data=BuiltImage(image_id=cached, cache_key=key, built=False),
+        )
     labels = {
         CACHE_LABEL: key,
         "org.opencontainers.image.created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -159,4 +167,4 @@ def build_image(
     if image_id is None:
         raise BuildFailed(f"docker build of {context} reported no image id")
     log.info("build: built %s (cache key %s)", image_id, key[:12])
-    return BuiltImage(image_id=image_id, cache_key=key, built=True)
+    return Completed(message=f"built {image_id[:19]}", data=BuiltImage(image_id=image_id, cache_key=key, built=True))

@@ -3,7 +3,6 @@ exponential backoff, and nothing else; and turn API errors into messages that sa
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from typing import Callable, TypeVar
@@ -11,8 +10,9 @@ from typing import Callable, TypeVar
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException, ThrottlingException
 from darabonba.exceptions import RetryError, UnretryableException
 
+from tasks.logs import logger
+
 T = TypeVar("T")
-log = logging.getLogger("eci_release.cloud")
 
 RETRYABLE_CODES = {"ServiceUnavailable", "InternalError"}  # besides every Throttling* code
 
@@ -63,7 +63,7 @@ def call(operation: Callable[[], T], *, what: str, attempts: int = 6, base: floa
             retry_after = getattr(error, "retry_after", None)
             if retry_after:
                 delay = max(delay, retry_after / 1000)
-            log.warning(
+            logger().warning(  # the run logger inside a flow: retries show in the UI
                 "%s: transient error (%s), retry %d/%d in %.2fs",
                 what,
                 describe(error),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import uuid
 from typing import Callable
 
@@ -96,11 +97,14 @@ def follow(
     batch_number: int,
     timeout: float,
     on_progress: Callable[[int, int], None] | None = None,
+    on_pause: Callable[[int, int, int], None] | None = None,
 ):
     """Poll the execution until it ends; report (finished children, all children) as they change and log each
-    batch as it completes. Returns the final ListExecutions entry."""
+    batch as it completes. When the template pauses between batches, ``on_pause(done, total, pause_number)``
+    is asked (a person's approval; its time does not count against the timeout); without it the pause is
+    logged and the wait goes on. Returns the final ListExecutions entry."""
     log = logger()
-    seen = {"done": -1, "waiting": False}
+    seen = {"done": -1, "waiting": False, "pauses": 0, "paused_seconds": 0.0, "total": 0}
 
     def finished():
         current = execution(credentials, execution_id)
@@ -108,6 +112,7 @@ def follow(
             return None
         statuses = child_statuses(credentials, execution_id)
         done = sum(1 for s in statuses if s in TERMINAL)
+        seen["total"] = len(statuses)
         if done != seen["done"]:
             seen["done"] = done
             if statuses:
@@ -117,13 +122,27 @@ def follow(
             if on_progress:
                 on_progress(done, len(statuses))
         if current.status == "Waiting" and not seen["waiting"]:
-            log.warning(
-                "rolling-update: %s is paused between batches; approve it with OOS NotifyExecution", execution_id
-            )
+            seen["pauses"] += 1
+            if on_pause is None:
+                log.warning(
+                    "rolling-update: %s is paused between batches; approve it with OOS NotifyExecution", execution_id
+                )
+            else:
+                asked = time.monotonic()
+                on_pause(done, len(statuses), seen["pauses"])
+                seen["paused_seconds"] += time.monotonic() - asked
+                current = execution(credentials, execution_id) or current
         seen["waiting"] = current.status == "Waiting"
         return current if current.status in TERMINAL else None
 
-    return poll(finished, what=f"OOS execution {execution_id}", timeout=timeout, first=0.5, cap=5.0)
+    return poll(
+        finished,
+        what=f"OOS execution {execution_id}",
+        timeout=timeout,
+        first=0.5,
+        cap=5.0,
+        excluded=lambda: seen["paused_seconds"],
+    )
 
 
 def stop(credentials: AlibabaCloudCredentials, execution_id: str, timeout: float) -> str:

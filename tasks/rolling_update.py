@@ -10,6 +10,7 @@ from __future__ import annotations
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from blocks.credentials import AlibabaCloudCredentials
+from tasks.approvals import answers_in_the_ui, approve_next_batch
 from tasks.cloud_views import group_instances
 from tasks.logs import logger
 from tasks.models import ConfigSnapshot, RolloutResult
@@ -47,11 +48,12 @@ def rolling_update(
     log.info(
         "rolling-update: OOS execution %s updates %d instance(s) in %d batch(es)", execution_id, len(instances), batches
     )
+    group_name, group_total = snapshot.group.scaling_group_name, len(instances)
     try:
         artifact_id = create_progress_artifact(
             progress=0.0,
             key=f"rollout-{snapshot.group.scaling_group_id}",
-            description=f"OOS {execution_id}: instances updated in {snapshot.group.scaling_group_name}",
+            description=f"OOS {execution_id}: 0 of {group_total} instances updated in {group_name}",
         )
         execution = follow(
             credentials,
@@ -59,7 +61,14 @@ def rolling_update(
             batch_number=batch_number,
             timeout=timeout,
             on_progress=lambda done, total: update_progress_artifact(
-                artifact_id, progress=100.0 * done / total if total else 0.0
+                artifact_id,
+                progress=100.0 * done / total if total else 0.0,
+                description=f"OOS {execution_id}: {done} of {group_total} instances updated in {group_name}",
+            ),
+            on_pause=(
+                (lambda done, total, pause: approve_next_batch(credentials, execution_id, done, total, pause))
+                if answers_in_the_ui()
+                else None
             ),
         )
     except Exception as error:

@@ -8,8 +8,9 @@ import uuid
 
 import docker
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.sorting import ArtifactSort
+from prefect.flow_runs import resume_flow_run
 
 from deployments.sample_app import stage_sample_app
 from flows.group_lock import limit_name
@@ -41,6 +42,12 @@ def _pipeline_mutations(control, since: int) -> list[tuple[str, str | None]]:
             image = containers[0].get("Image") if containers and isinstance(containers[0], dict) else None
             calls.append((entry["action"], image))
     return calls
+
+
+def _task_state_names(flow_run_id) -> dict[str, str]:
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return {run.name.rsplit("-", 1)[0]: run.state.name for run in runs}  # names are "<task>-<suffix>"
 
 
 def _latest_report(group_name: str) -> str:
@@ -96,6 +103,7 @@ def test_nightly_rebuilds_only_when_the_tree_or_a_base_image_changed(
     second = run_and_wait("release/nightly", **nightly)
     assert second.state.is_completed(), second.state.message
     assert stack_control.mutating_calls(mark) == []
+    assert _task_state_names(second.id)["build"] == "Cached"  # the UI shows the skipped build as a cache hit
     assert len(engine.images.list(filters={"label": CACHE_LABEL})) == builds  # nothing built
     assert group_images(stack_sdk)[0] == configured_first
 
@@ -204,3 +212,42 @@ def test_rollback_restores_the_previous_image_and_pins_the_group_against_nightly
     assert run_and_wait("release/release", **_digest_release(current)).state.is_completed()
     assert group_images(stack_sdk)[0] == pinned(stack_cloud, current)
     assert "Pinned to" not in _latest_report("ess-eci-test")
+
+
+def test_a_paused_batch_waits_for_approval_in_prefect_and_goes_on_when_approved(
+    stack, fresh_group, stack_cloud, stack_sdk
+):
+    digest = push_web_image(stack_cloud, stack_sdk, f"pause-{uuid.uuid4().hex[:6]}", "approved")
+    run_id = start_run(
+        "release/release",
+        **_digest_release(digest),
+        rollout={"batch_number": 2, "batch_pause": "FirstBatchPause"},
+    )
+    paused = _wait_for_state(run_id, "PAUSED")
+    configured, running = group_images(stack_sdk)
+    assert configured == pinned(stack_cloud, digest) and running.count(pinned(stack_cloud, digest)) == 1
+    resume_flow_run(run_id, run_input={"approve": True, "note": "looks good"})
+    done = wait_run(run_id)
+    assert paused.state.name == "Paused" and done.state.is_completed(), done.state.message
+    assert group_images(stack_sdk)[1] == [pinned(stack_cloud, digest)] * 2
+    with get_client(sync_client=True) as client:
+        [progress] = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"rollout-{_group_id(stack_sdk)}"])), limit=1
+        )
+    assert progress.data == 100.0 and "2 of 2 instances updated" in progress.description
+
+
+def _group_id(sdk) -> str:
+    return group_by_name(sdk).scaling_group_id
+
+
+def _wait_for_state(flow_run_id, state_type: str, timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            run = client.read_flow_run(flow_run_id)
+            if run.state and run.state.type.value == state_type:
+                return run
+            assert not (run.state and run.state.is_final()), run.state
+            time.sleep(0.3)
+    raise AssertionError(f"flow run {flow_run_id} never reached {state_type}")
