@@ -15,13 +15,14 @@ import threading
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from localcloud.cloud import AccessKey, Cloud
 from localcloud.control import ControlServer
 from localcloud.gateway.products import load_handlers
 from localcloud.gateway.server import GatewayServer
 from localcloud.scenario import Scenario, load
+from localcloud.sts.model import SEEDED_ROLES, role_arn
 from localcloud.timing import Latencies
 
 DEFAULT_REGION = "cn-hangzhou"
@@ -40,6 +41,7 @@ class LocalCloudInfo(BaseModel):
     registry: str
     control_url: str
     instances: str
+    role_arn: str = Field(description="a RAM role the access key may assume through STS AssumeRole")
 
 
 def _credentials(state_dir: Path | None) -> dict[str, str]:
@@ -147,6 +149,7 @@ class LocalCloud:
                 target=server.serve_forever, name=f"localcloud-{type(server).__name__}", daemon=True
             ).start()
         self._info = LocalCloudInfo(
+            role_arn=role_arn(SEEDED_ROLES[0]),
             endpoint=f"{self.host}:{gateway.server_address[1]}",
             region_id=self.region_id,
             registry=registry.address,

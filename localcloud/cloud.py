@@ -35,6 +35,7 @@ class AccessKey:
     access_key_id: str
     access_key_secret: str
     security_token: str | None = None  # set for STS keys: requests must carry this token
+    expires_at: int | None = None  # temporary keys from AssumeRole: refused after this (epoch seconds)
 
 
 class Cloud:
@@ -52,6 +53,7 @@ class Cloud:
         from localcloud.eci.model import EciModel
         from localcloud.ess.model import EssModel
         from localcloud.oos.model import OosModel
+        from localcloud.sts.model import StsModel
 
         self.region_id = region_id
         self.access_keys = {k.access_key_id: k for k in access_keys}
@@ -70,6 +72,7 @@ class Cloud:
         self.ess = EssModel(self)
         self.oos = OosModel(self)
         self.acr = AcrModel(self)
+        self.sts = StsModel(self.access_keys)
 
     # -- calls ---------------------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import random
 import time
 from typing import Callable, TypeVar
 
+from alibabacloud_credentials.exceptions import CredentialException
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException, ThrottlingException
 from darabonba.exceptions import RetryError, UnretryableException
 
@@ -56,7 +57,7 @@ def call(operation: Callable[[], T], *, what: str, attempts: int = 6, base: floa
             return operation()
         except Exception as error:
             if not is_transient(error) or attempt == attempts - 1:
-                if isinstance(error, (AlibabaCloudException, UnretryableException)):
+                if isinstance(error, (AlibabaCloudException, UnretryableException, CredentialException)):
                     raise CloudCallFailed(what, error) from error
                 raise
             delay = delays[attempt]
@@ -80,4 +81,9 @@ def describe(error: BaseException) -> str:
     if isinstance(error, AlibabaCloudException):
         message = (error.message or "").split(" request id:")[0]
         return f"{error.code} (HTTP {error.status_code}): {message}"
+    if isinstance(error, CredentialException):
+        return (
+            f"no usable credentials ({error.message}): set ALIBABA_CLOUD_ACCESS_KEY_ID and "
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET, a credentials file, or a RAM role, or pick a credentials block"
+        )
     return f"{type(error).__name__}: {error}"

@@ -2,7 +2,8 @@
 
 Refusals mirror the real gateway: unknown key 404 ``InvalidAccessKeyId.NotFound``, wrong secret
 ``SignatureDoesNotMatch``, a stale ``x-acs-date`` ``InvalidTimeStamp.Expired``, a reused nonce
-``SignatureNonceUsed``, an STS key without its token ``InvalidSecurityToken.MismatchWithAccessKey``.
+``SignatureNonceUsed``, an STS key without its token ``InvalidSecurityToken.MismatchWithAccessKey``, a
+temporary key past its expiry ``InvalidSecurityToken.Expired``.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class Authenticator:
                 "InvalidSecurityToken.MismatchWithAccessKey",
                 "The security token does not belong to this STS AccessKey, or is missing.",
             )
+        if key.expires_at is not None and time.time() >= key.expires_at:
+            raise ApiError(400, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")
         return key
 
     def authenticate(self, method: str, params: list[tuple[str, str]], headers: dict[str, str], body: bytes) -> str:

@@ -40,9 +40,10 @@ ESS = Product("ess", "2022-02-22", "ess.aliyuncs.com")
 ECI = Product("eci", "2018-08-08", "eci.aliyuncs.com")
 OOS = Product("oos", "2019-06-01", "oos.aliyuncs.com")
 CR = Product("cr", "2018-12-01", "cr.aliyuncs.com")
+STS = Product("sts", "2015-04-01", "sts.aliyuncs.com")
 
-PRODUCTS_BY_VERSION = {p.version: p for p in (ESS, ECI, OOS, CR)}
-PRODUCTS_BY_NAME = {p.name: p for p in (ESS, ECI, OOS, CR)}
+PRODUCTS_BY_VERSION = {p.version: p for p in (ESS, ECI, OOS, CR, STS)}
+PRODUCTS_BY_NAME = {p.name: p for p in (ESS, ECI, OOS, CR, STS)}
 
 
 def load_handlers() -> None:
@@ -51,3 +52,4 @@ def load_handlers() -> None:
     import localcloud.eci.api  # noqa: F401
     import localcloud.ess.api  # noqa: F401
     import localcloud.oos.api  # noqa: F401
+    import localcloud.sts.api  # noqa: F401
