@@ -55,7 +55,9 @@ class AlibabaCloudCredentials(Block):
     role_arn: str | None = Field(None, description="a RAM role to assume, e.g. acs:ram::123456789:role/deployer")
     role_session_name: str = Field("eci-release", description="the session name the role is assumed with")
     role_duration_seconds: int = Field(3600, ge=900, le=43200, description="how long each role session lasts")
-    region_id: str = Field("cn-hangzhou", description="region of the scaling group and registry, e.g. cn-hangzhou")
+    # Required, and so more than a default: the UI's block picker needs the schema to have a required field (a
+    # block reference must not also validate as the block itself).
+    region_id: str = Field(description="region of the scaling group and registry, e.g. cn-hangzhou")
     endpoints: ProductEndpoints = Field(default_factory=ProductEndpoints)
     connect_timeout_ms: int = Field(5_000, ge=100, description="TCP connect timeout per call")
     read_timeout_ms: int = Field(30_000, ge=100, description="read timeout per call")

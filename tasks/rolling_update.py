@@ -66,7 +66,8 @@ def rolling_update(
                 description=f"OOS {execution_id}: {done} of {group_total} instances updated in {group_name}",
             ),
             on_pause=(
-                (lambda done, total, pause: approve_next_batch(credentials, execution_id, done, total, pause))
+                # The template creates children batch by batch: the group's total is the one to show.
+                (lambda done, _, pause: approve_next_batch(credentials, execution_id, done, group_total, pause))
                 if answers_in_the_ui()
                 else None
             ),

@@ -25,6 +25,7 @@ def _role_block(local_cloud, role_arn: str) -> AlibabaCloudCredentials:
         access_key_id=local_cloud.info.access_key_id,
         access_key_secret=local_cloud.info.access_key_secret,
         role_arn=role_arn,
+        region_id=local_cloud.info.region_id,
         endpoints=ProductEndpoints(ess=endpoint, eci=endpoint, oos=endpoint, cr=endpoint, sts=endpoint),
     )
 
