@@ -6,9 +6,12 @@ import json
 import os
 import subprocess
 import sys
+import time
+import uuid
 
 from tests.e2e.conftest import REPOSITORY
 from tests.support.cloud_views import active_configuration, group_by_name
+from tests.support.images import push_image
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -99,3 +102,35 @@ def test_demo_releases_v1_then_v2_and_verifies(pipeline_env):
     assert outcome["verified"] is True
     assert {version for _, version in outcome["served"].values()} == {"v2"}
     assert outcome["releases"]["v2"]["verification"]["scaled_out"] is True
+
+
+def test_two_releases_to_one_group_from_two_shells_never_interleave(seeded, pipeline_env, local_cloud, sdk, control):
+    older, newer = (push_image(local_cloud, f"shell-{n}-{uuid.uuid4().hex[:6]}", f"shell {n}") for n in (1, 2))
+    mark = control.audit_mark()
+    shells = []
+    for image in (older, newer):
+        shells.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "deployments.cli", "release", "--group", "ess-eci-test", "--container"]
+                + ["nginx", "--repository", REPOSITORY, "--digest", image.partition("@")[2], "--json"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env={**os.environ, **pipeline_env},
+            )
+        )
+        time.sleep(0.5)
+    outcomes = [json.loads(shell.communicate(timeout=600)[0].strip().splitlines()[-1]) for shell in shells]
+
+    assert outcomes[1]["status"] == "released", outcomes[1]
+    assert outcomes[0]["status"] == "released" or (
+        outcomes[0]["status"] == "cancelled" and "superseded" in outcomes[0]["message"]
+    ), outcomes[0]
+    pipeline_calls = [
+        e["action"] for e in control.audit(mark) if e["mutating"] and e["status"] == 200 and e["caller"] == "api"
+    ]
+    writes = [action for action in pipeline_calls if action == "ModifyEciScalingConfiguration"]
+    one_release = ["ModifyEciScalingConfiguration", "StartExecution", "ScaleWithAdjustment", "RemoveInstances"]
+    assert pipeline_calls == one_release * len(writes)  # one release's calls, then the other's
+    group = group_by_name(sdk)
+    assert active_configuration(sdk, group).containers[0].image == newer
