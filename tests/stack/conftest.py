@@ -4,24 +4,18 @@ the Prefect API and the Alibaba SDKs, and judge by the cloud's state read back."
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from deployments.stack_process import StackProcess
 from localcloud import LocalCloudInfo
 from localcloud.control_client import ControlClient
 from tests.support.requirements import require_docker
 from tests.support.sdk import SdkClients
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -30,29 +24,13 @@ def stack():
     # Not under pytest's own temporary directory: that is closed to the postgres user the server runs as.
     state_dir = Path(tempfile.mkdtemp(prefix="eci-release-stack-"))
     state_dir.chmod(0o711)  # enterable, not listable
-    process = subprocess.Popen(
-        [sys.executable, "-m", "deployments.cli", "up", "--json", "--database", "postgresql", "--workers", "2"]
-        + ["--state-dir", str(state_dir)],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=(state_dir / "up.log").open("w"),
-        text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")},
-    )
-    line = process.stdout.readline()
-    if not line:
-        process.wait()
-        pytest.fail(f"eci-release up did not start: {(state_dir / 'up.log').read_text()[-3000:]}")
-    info = json.loads(line)
-    assert "api_url" in info, info
-    with temporary_settings(updates={PREFECT_API_URL: info["api_url"]}):
-        yield info
-    process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=120)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    assert process.returncode == 0, (state_dir / "up.log").read_text()[-3000:]
+        running = StackProcess.start(state_dir, database="postgresql", workers=2)
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+    with temporary_settings(updates={PREFECT_API_URL: running.info["api_url"]}):
+        yield running.info
+    assert running.stop() == 0, running.log_path.read_text()[-3000:]
     shutil.rmtree(state_dir, ignore_errors=True)
 
 

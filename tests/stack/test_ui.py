@@ -16,7 +16,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterDeploymentId,
 )
 
-from tests.stack.conftest import REPO_ROOT
+from deployments.stack_process import REPO_ROOT
 from tests.stack.support import group_images, pinned, push_web_image, wait_run
 
 SCREENSHOTS = REPO_ROOT / ".state" / "test-artifacts" / "ui"
