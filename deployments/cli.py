@@ -204,7 +204,15 @@ def demo(
     raise typer.Exit(run_demo(as_json=as_json, keep=keep, workdir=Path.cwd()))
 
 
+def _private_prefect_home() -> None:
+    """Prefect keeps its database and result storage under its home: readable by this user only."""
+    home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o700)
+
+
 def main() -> None:
+    _private_prefect_home()
     # No network here and none needed: keep Prefect's telemetry quiet, and give its temporary server the time
     # a busy 2-core machine needs to start.
     os.environ.setdefault("DO_NOT_TRACK", "1")
