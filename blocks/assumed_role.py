@@ -17,7 +17,8 @@ from alibabacloud_sts20150401 import models as sts
 from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi.models import Config
 
-# Fetch new credentials once less than this is left of the old ones (the library's own providers use 15 min).
+# Fetch new credentials once less than this is left of the old ones (the library's own providers use 15 min),
+# but never later than three quarters into a short session.
 REFRESH_BEFORE_SECONDS = 15 * 60
 
 
@@ -39,7 +40,8 @@ class AssumedRoleProvider(ICredentialsProvider):
             expiration=expiration,
             provider_name=self.get_provider_name(),
         )
-        stale = max(int(time.time()), expiration - REFRESH_BEFORE_SECONDS)
+        lifetime = max(0, expiration - int(time.time()))
+        stale = expiration - min(REFRESH_BEFORE_SECONDS, lifetime // 4)
         return RefreshResult(value=credentials, stale_time=stale)
 
     async def _refresh_async(self) -> RefreshResult[Credentials]:

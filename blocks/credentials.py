@@ -62,7 +62,10 @@ class AlibabaCloudCredentials(Block):
     connect_timeout_ms: int = Field(5_000, ge=100, description="TCP connect timeout per call")
     read_timeout_ms: int = Field(30_000, ge=100, description="read timeout per call")
 
-    _role: CredentialClient | None = PrivateAttr(None)  # one role session shared by every client of the block
+    # One credential source per block, shared by every client it hands out: the chain's and the role's
+    # credentials are fetched once and refreshed, not once per client.
+    _chain: CredentialClient | None = PrivateAttr(None)
+    _role: CredentialClient | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _can_sign(self) -> "AlibabaCloudCredentials":
@@ -81,7 +84,9 @@ class AlibabaCloudCredentials(Block):
 
     def _sign_directly(self, config: Config) -> None:
         if self.use_default_chain:
-            config.credential = CredentialClient()
+            if self._chain is None:
+                self._chain = CredentialClient()
+            config.credential = self._chain
             return
         config.access_key_id = self.access_key_id
         config.access_key_secret = self.access_key_secret.get_secret_value()

@@ -1,11 +1,17 @@
-"""A PostgreSQL server of the stack's own, in its own data directory, on loopback, for the Prefect server."""
+"""A PostgreSQL server of the stack's own, in its own data directory, on loopback, for the Prefect server.
+
+Password authentication even on loopback (any local user can reach a loopback port): the password is made on
+first use and kept beside the data directory, readable by this user only.
+"""
 
 from __future__ import annotations
 
 import glob
 import os
+import secrets
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,16 +40,13 @@ def start_postgres(children: Children, data_dir: Path) -> str:
                 "choose a --state-dir under a directory others may enter (e.g. /tmp or /srv)"
             )
     env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8"}
+    password_file = data_dir.parent / f"{data_dir.name}.password"
     if not (data_dir / "PG_VERSION").exists():
-        created = subprocess.run(
-            [str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "-A", "trust", "-E", "UTF8"],
-            capture_output=True,
-            text=True,
-            env=env,
-            user=user,
-        )
-        if created.returncode != 0:
-            raise RuntimeError(f"initdb failed: {created.stderr.strip()[-1000:]}")
+        password_file.write_text(secrets.token_urlsafe(24))
+        password_file.chmod(0o600)
+        _initdb(bin_dir, data_dir, password_file.read_text(), env, user)
+    password = password_file.read_text()
+    env["PGPASSWORD"] = password
     port = free_port()
     server = children.start(
         "postgresql",
@@ -61,4 +64,23 @@ def start_postgres(children: Children, data_dir: Path) -> str:
     exists = subprocess.run([*psql, "select 1 from pg_database where datname='prefect'"], capture_output=True, env=env)
     if exists.stdout.strip() != b"1":
         subprocess.run([*psql, "create database prefect"], check=True, capture_output=True, env=env)
-    return f"postgresql+asyncpg://postgres@127.0.0.1:{port}/prefect"
+    return f"postgresql+asyncpg://postgres:{password}@127.0.0.1:{port}/prefect"
+
+
+def _initdb(bin_dir: Path, data_dir: Path, password: str, env: dict[str, str], user: str | None) -> None:
+    # initdb reads the password from a file the server's user can read; it is removed right after.
+    with tempfile.NamedTemporaryFile("w", dir=data_dir.parent, suffix=".pw") as pwfile:
+        pwfile.write(password)
+        pwfile.flush()
+        if user:
+            shutil.chown(pwfile.name, user, user)
+        created = subprocess.run(
+            [str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "-A", "scram-sha-256"]
+            + ["--pwfile", pwfile.name, "-E", "UTF8"],
+            capture_output=True,
+            text=True,
+            env=env,
+            user=user,
+        )
+    if created.returncode != 0:
+        raise RuntimeError(f"initdb failed: {created.stderr.strip()[-1000:]}")

@@ -96,7 +96,7 @@ def run_stack(state_dir: Path, database: str, instances: str, workers: int, as_j
         database_url = (
             start_postgres(children, state_dir / "postgresql")
             if database == "postgresql"
-            else f"sqlite+aiosqlite:///{state_dir / 'prefect.db'}"
+            else f"sqlite+aiosqlite:///{Path(env['PREFECT_HOME']) / 'prefect.db'}"  # inside the private home
         )
         server = children.start(
             "prefect-server",

@@ -5,9 +5,10 @@ it holds across processes and machines, and it is lease-based (renewed while hel
 group once its lease runs out. The limit is created when missing; it is never skipped (``strict``).
 
 While a release holds the group, later runs for it wait. When several wait, the newest request wins: each run
-tags itself with the group (and its trigger) before it waits, and a run that gets the lock while a run for the
-same group was created after it ends as superseded, naming that run. A rollback asked for by a person is not
-superseded by a nightly or push run (those then find the group pinned).
+tags itself with the group (and its trigger) before it waits, and a run that gets the lock ends as superseded,
+naming the newest run for the same group that started after it and is still waiting, running or has completed
+(a failed or cancelled run supersedes nothing). A run a person started (manual, rollback) is never superseded by
+a nightly run: that one would then find the group pinned, or deploy after it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from prefect import runtime
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
@@ -48,9 +49,28 @@ def trigger_tag(trigger: str) -> str:
     return f"eci-release-trigger:{trigger}"
 
 
-def _can_supersede(later: FlowRun, my_trigger: str) -> bool:
+# A run in one of these states is a request that still stands (or that was carried out).
+_STANDING = {StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateType.PAUSED, StateType.COMPLETED}
+
+
+def _requested_at(run: FlowRun):
+    # When the run began asking for the group; a scheduled run is created long before it starts.
+    return run.start_time or run.created
+
+
+def superseding_run(me: FlowRun, my_trigger: str, runs: list[FlowRun]) -> FlowRun | None:
+    """The newest of ``runs`` (all for my group) that supersedes me, or None."""
     automatic = {trigger_tag(trigger) for trigger in AUTOMATIC_TRIGGERS}
-    return not (my_trigger == "rollback" and automatic & set(later.tags))
+    person_started = my_trigger not in AUTOMATIC_TRIGGERS
+    later = [
+        run
+        for run in runs
+        if run.id != me.id
+        and run.state_type in _STANDING
+        and _requested_at(run) > _requested_at(me)
+        and not (person_started and automatic & set(run.tags))
+    ]
+    return max(later, key=_requested_at) if later else None
 
 
 def _ensure_limit(name: str) -> None:
@@ -77,17 +97,13 @@ def _announce(flow_run_id: str, tags: list[str]) -> FlowRun:
         return run
 
 
-def _newest_later_request(me: FlowRun, tag: str, trigger: str) -> FlowRun | None:
+def _runs_of_group(tag: str) -> list[FlowRun]:
     with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[tag])), sort=FlowRunSort.ID_DESC, limit=200
+        return client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[tag])),
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=200,
         )
-    later = [
-        run
-        for run in runs
-        if run.id != me.id and run.created and me.created and run.created > me.created and _can_supersede(run, trigger)
-    ]
-    return max(later, key=lambda run: run.created) if later else None
 
 
 @contextmanager
@@ -101,7 +117,7 @@ def hold_group(group_id: str, trigger: str):
     _ensure_limit(name)
     logger().info("waiting for the release lock of %s", group_id)
     with concurrency(name, occupy=1, strict=True, lease_duration=LEASE_SECONDS):
-        newer = _newest_later_request(me, tag, trigger)
+        newer = superseding_run(me, trigger, _runs_of_group(tag))
         if newer is not None:
             raise Superseded(newer)
         logger().info("holding the release lock of %s", group_id)

@@ -8,6 +8,7 @@ import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
 from prefect import flow, runtime
 from prefect.artifacts import create_markdown_artifact
@@ -22,7 +23,15 @@ from flows.report import render_markdown
 from tasks.build import build_image
 from tasks.cloud_views import find_group, group_instances
 from tasks.logs import logger
-from tasks.models import ConfigSnapshot, ImageRef, InstanceState, ReleaseResult, RolloutResult, Verification
+from tasks.models import (
+    ConfigSnapshot,
+    ImageRef,
+    InstanceState,
+    ReleaseResult,
+    RolloutResult,
+    ScalingGroupRef,
+    Verification,
+)
 from tasks.publish import publish_image, resolve_existing_image
 from tasks.release_record import AUTOMATIC_TRIGGERS, Pin, ReleaseRecord, Trigger
 from tasks.rollback import rollback_release
@@ -128,25 +137,35 @@ def release(
         rollout: how OOS rolls the instances and how the new image is verified
         credentials: the Alibaba Cloud Credentials block; empty: from the environment
         registry: the ACR Registry block; empty: from the environment
-        trigger: what started the run; nightly and push runs leave a pinned group alone
+        trigger: what started the run; nightly runs leave a pinned group alone
     """
     credentials = credentials_or_environment(credentials)
     registry = registry_for(image, registry)
     # The target is checked before anything is built or pushed: a wrong group costs nothing.
     group = find_group(credentials, target.scaling_group)
+    return run_holding_group(
+        group,
+        trigger,
+        lambda: release_held(credentials, registry, group, target, image, source, rollout, trigger),
+    )
+
+
+def run_holding_group(group: ScalingGroupRef, trigger: Trigger, release_it: Callable[[], ReleaseResult]):
+    """Run ``release_it`` holding the group's lock, under the pin's rules: nightly runs leave a pinned group
+    alone, a successful manual release lifts the pin, a successful rollback sets it. Returns the result (also
+    published as the report), or a Cancelled state when a newer request superseded this run."""
     try:
         with hold_group(group.scaling_group_id, trigger):
             pin = Pin.load(group.scaling_group_id)
             if pin and trigger in AUTOMATIC_TRIGGERS:
                 result = _held_off_by_pin(group.scaling_group_name, pin, trigger)
-                _publish_report(result, group.scaling_group_name)
-                return result
-            if pin and trigger == "manual":
-                Pin.lift(group.scaling_group_id)
-                logger().info("a manual release lifts the pin of %s to %s", group.scaling_group_name, pin.image)
-            result = _release_held(credentials, registry, group, target, image, source, rollout, trigger)
-            if trigger == "rollback":
-                result = _pin(group.scaling_group_id, result)
+            else:
+                result = release_it()
+                if trigger == "rollback":
+                    result = _pin(group.scaling_group_id, result)
+                elif pin and trigger == "manual":
+                    Pin.lift(group.scaling_group_id)
+                    logger().info("a manual release lifts the pin of %s to %s", group.scaling_group_name, pin.image)
     except Superseded as superseded:
         logger().warning("release to %s: %s", group.scaling_group_name, superseded)
         return Cancelled(message=str(superseded))
@@ -155,7 +174,7 @@ def release(
 
 
 def _pin(group_id: str, result: ReleaseResult) -> ReleaseResult:
-    """A group rolled back by hand stays on that image: nightly and push runs leave it alone."""
+    """A group rolled back by hand stays on that image: nightly runs leave it alone."""
     Pin(
         group_id=group_id,
         image=result.image.pinned,
@@ -178,7 +197,7 @@ def _held_off_by_pin(group_name: str, pin: Pin, trigger: str) -> ReleaseResult:
     return result
 
 
-def _release_held(
+def release_held(
     credentials: AlibabaCloudCredentials,
     registry: AcrRegistry,
     group,
@@ -188,10 +207,10 @@ def _release_held(
     rollout: RolloutSpec,
     trigger: Trigger,
 ) -> ReleaseResult:
-    """The release proper, with the group's lock held."""
+    """The release proper, with the group's lock held. Raises ``ReleaseFailed`` when it had to roll back."""
     watch = _Stopwatch()
     skipped: dict[str, str] = {}
-    snapshot(credentials, group, target.container)
+    snapshot(credentials, group, target.container)  # fails early, before any build, when there is no such container
     image_ref, produced = _image_to_release(image, source, registry, credentials, watch, skipped)
 
     # Snapshot right before the write, so a rollback restores what was there when the release changed it.
@@ -199,11 +218,11 @@ def _release_held(
     before = snapshot(credentials, group, target.container)
     instances_before = group_instances(credentials, group, target.container)
     record = _record(before, image_ref, trigger)
+    if before.image != image_ref.pinned:  # written before the first change; a run that changes nothing writes none
+        record = record.save(state="started", step="update-scaling-config")
     rollout_result: RolloutResult | None = None
     try:
         with watch.stage("update-scaling-config"):
-            if before.image != image_ref.pinned:
-                record = record.save(state="started", step="update-scaling-config")
             change = update_scaling_config(credentials, before, image_ref)
         if not change.written:
             skipped["update-scaling-config"] = "the configuration already held the image"
@@ -220,7 +239,9 @@ def _release_held(
             skipped["rolling-update"] = rollout_result.skipped_reason or "skipped"
         changed = change.written or rollout_result.status != "Skipped"
         if changed:
-            record = record.save(state="verifying", step="verify-scale-out", execution_id=rollout_result.execution_id)
+            record = record.save_or_log(
+                state="verifying", step="verify-scale-out", execution_id=rollout_result.execution_id
+            )
         with watch.stage("verify-scale-out"):
             if changed:
                 verification = verify_scale_out(
@@ -263,7 +284,7 @@ def _release_held(
             skipped=skipped,
             message=f"release of {image_ref.pinned} failed ({error}); {outcome}: {rolled_back.message}",
         )
-        record.save(state=result.status, step="rollback", execution_id=execution_id, message=result.message)
+        record.save_or_log(state=result.status, step="rollback", execution_id=execution_id, message=result.message)
         _publish_report(result, group.scaling_group_name)
         raise ReleaseFailed(result) from error
 
@@ -286,19 +307,24 @@ def _release_held(
         ),
     )
     if changed:
-        record.save(
+        record.save_or_log(
             state="released",
             step="done",
             probe_instance_id=verification.probe_instance_id,
             message=result.message,
+            # What a rollback goes back to; after a rollback, nothing (a second one would undo the first).
+            released_from=None if trigger == "rollback" else before.image,
         )
     return result
 
 
 def _record(before: ConfigSnapshot, image: ImageRef, trigger: Trigger) -> ReleaseRecord:
     """The release's record as it starts; saved (to the Prefect server) only once the release changes something,
-    so a run that changes nothing leaves the last real release's record in place."""
+    so a run that changes nothing leaves the last real release's record in place. What a rollback would go back
+    to carries over until this release succeeds."""
+    previous = ReleaseRecord.load(before.group.scaling_group_id)
     return ReleaseRecord(
+        released_from=previous.released_from if previous else None,
         group_id=before.group.scaling_group_id,
         group_name=before.group.scaling_group_name,
         trigger=trigger,

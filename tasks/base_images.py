@@ -1,4 +1,5 @@
-"""The base images a Dockerfile builds on: the ``FROM`` images that are neither ``scratch`` nor an earlier stage.
+"""The base images a Dockerfile builds on: the ``FROM`` (and ``COPY --from``) images that are neither ``scratch``
+nor a stage of the same Dockerfile.
 
 A nightly rebuild must notice a base tag re-pushed to a new digest, so the build cache key includes what each
 base resolves to right now.
@@ -10,6 +11,7 @@ import re
 
 _ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?", re.IGNORECASE)
 _FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?\s*$", re.IGNORECASE)
+_COPY_FROM = re.compile(r"^\s*COPY\s.*--from=(\S+)", re.IGNORECASE)
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -36,13 +38,20 @@ def base_images(dockerfile: str, build_args: dict[str, str] | None = None) -> li
     for line in _logical_lines(dockerfile):
         if arg := _ARG.match(line):
             if not bases and not stages:
-                name, default = arg.group(1), arg.group(2) or ""
+                name, default = arg.group(1), (arg.group(2) or "").strip("\"'")
                 args[name] = (build_args or {}).get(name, default)
             continue
         if found := _FROM.match(line):
-            image = _substitute(found.group(1), args)
-            if image.lower() != "scratch" and image.lower() not in stages and image not in bases:
-                bases.append(image)
+            _add(bases, _substitute(found.group(1), args), stages)
             if found.group(2):
                 stages.add(found.group(2).lower())
+        elif copied := _COPY_FROM.match(line):
+            source = _substitute(copied.group(1), args)
+            if not source.isdigit():  # --from=0 names a stage by its index
+                _add(bases, source, stages)
     return bases
+
+
+def _add(bases: list[str], image: str, stages: set[str]) -> None:
+    if image.lower() != "scratch" and image.lower() not in stages and image not in bases:
+        bases.append(image)

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import docker
+from docker.utils import parse_repository_tag
 from docker.utils.build import exclude_paths
 from prefect.client.schemas.objects import State
 from prefect.states import Completed
@@ -24,7 +25,7 @@ from blocks.registry import AcrRegistry, RegistryLogin
 from tasks.base_images import base_images
 from tasks.logs import logger
 from tasks.models import BuiltImage
-from tasks.registry_access import PublishFailed, auth_config, registry_digest, registry_errors, registry_login
+from tasks.registry_access import auth_config, docker_errors_as, registry_login
 from tasks.task_policy import repeatable_task
 
 CACHE_LABEL = "io.eci-release.cache-key"
@@ -60,10 +61,7 @@ def cache_key(
         elif path.is_file():
             digest.update(hashlib.sha256(path.read_bytes()).digest())
         digest.update(b"\n")
-    dockerfile_path = context / dockerfile
-    if not dockerfile_path.is_file():
-        raise BuildFailed(f"no Dockerfile at {dockerfile_path}")
-    digest.update(b"dockerfile\0" + dockerfile_path.read_bytes())
+    digest.update(b"dockerfile\0" + _dockerfile_text(context, dockerfile).encode())
     digest.update(repr(sorted((build_args or {}).items())).encode())
     digest.update(f"target={target or ''};platform={platform or ''}".encode())
     digest.update(repr(sorted((bases or {}).items())).encode())
@@ -77,25 +75,32 @@ def _dockerfile_text(context: Path, dockerfile: str) -> str:
     return path.read_text()
 
 
-def resolve_bases(
+def _repo_digest(image, reference: str) -> str | None:
+    repository, _ = parse_repository_tag(reference)
+    for entry in image.attrs.get("RepoDigests") or []:
+        name, _, digest = entry.partition("@")
+        if name == repository:
+            return digest
+    return None
+
+
+def pull_bases(
     client: docker.DockerClient, bases: list[str], registry: AcrRegistry | None, login: RegistryLogin | None
 ) -> dict[str, str]:
-    """What each base image is now: its registry digest, or (for an image only this engine has) its local id."""
+    """Pull each base image and say what it is now: the digest pulled, or (for an image only this engine has)
+    its local id. The build then uses exactly what was pulled, so the key and the image agree."""
     resolved = {}
     for base in bases:
-        ours = registry is not None and base.startswith(f"{registry.host}/")
+        ours = login is not None and base.startswith(f"{registry.host}/")
         try:
-            digest = registry_digest(client, base, login if ours else None)
-        except PublishFailed:
-            digest = None
-        if digest is None:
+            with docker_errors_as(BuildFailed, f"pull of base image {base}"):
+                pulled = client.images.pull(base, auth_config=auth_config(login) if ours else None)
+            resolved[base] = _repo_digest(pulled, base) or pulled.id
+        except BuildFailed as not_pulled:
             try:
-                digest = "local:" + client.images.get(base).id
+                resolved[base] = "local:" + client.images.get(base).id
             except docker.errors.DockerException:
-                raise BuildFailed(
-                    f"base image {base} is neither in a registry this machine can read nor in the local engine"
-                ) from None
-        resolved[base] = digest
+                raise BuildFailed(f"{not_pulled}, and the local engine does not have it either") from None
     return resolved
 
 
@@ -124,7 +129,7 @@ def build_image(
     bases = base_images(_dockerfile_text(context, dockerfile), build_args)
     on_registry = registry is not None and any(base.startswith(f"{registry.host}/") for base in bases)
     login = registry_login(registry, credentials) if on_registry else None
-    resolved = resolve_bases(client, bases, registry, login)
+    resolved = pull_bases(client, bases, registry, login)
     key = cache_key(context, dockerfile, build_args, target, platform, resolved)
     cached = _cached_image(client, key)
     if cached:
@@ -141,9 +146,14 @@ def build_image(
         "org.opencontainers.image.revision": revision or "unknown",
         "org.opencontainers.image.source": source_url or str(context),
     }
-    if login is not None:
-        with registry_errors(f"registry login to {registry.host}"):
-            client.login(registry=registry.host, **auth_config(login))  # the engine pulls bases with it
+    with docker_errors_as(BuildFailed, f"docker build of {context}"):
+        image_id = _run_build(client, log, context, dockerfile, build_args, target, platform, labels)
+    log.info("build: built %s (cache key %s)", image_id, key[:12])
+    return Completed(message=f"built {image_id[:19]}", data=BuiltImage(image_id=image_id, cache_key=key, built=True))
+
+
+def _run_build(client, log, context, dockerfile, build_args, target, platform, labels) -> str:
+    """The docker build itself, its log streamed line by line; returns the image id."""
     image_id = None
     for chunk in client.api.build(
         path=str(context),
@@ -152,8 +162,7 @@ def build_image(
         target=target,
         platform=platform,
         labels=labels,
-        # Pull bases that come from a registry, so a re-pushed tag is built on its new digest.
-        pull=bool(resolved) and not any(digest.startswith("local:") for digest in resolved.values()),
+        pull=False,  # the bases were just pulled: build on exactly those
         rm=True,
         forcerm=True,
         decode=True,
@@ -166,5 +175,4 @@ def build_image(
         image_id = chunk.get("aux", {}).get("ID", image_id)
     if image_id is None:
         raise BuildFailed(f"docker build of {context} reported no image id")
-    log.info("build: built %s (cache key %s)", image_id, key[:12])
-    return Completed(message=f"built {image_id[:19]}", data=BuiltImage(image_id=image_id, cache_key=key, built=True))
+    return image_id

@@ -4,6 +4,7 @@ errors that carry no credentials."""
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import Callable
 
 import docker
 import requests
@@ -32,14 +33,19 @@ def failure(message: str) -> PublishFailed:
 
 
 @contextmanager
-def registry_errors(what: str):
-    """Turn docker-py's errors into ours. Theirs keep the HTTP request, whose ``X-Registry-Auth`` header holds
-    the registry login; an exception leaving a task is logged and may be stored, so it must carry only text."""
+def docker_errors_as(make_error: Callable[[str], Exception], what: str):
+    """Turn docker-py's errors into ours. Theirs keep the HTTP request, whose ``X-Registry-Auth`` or
+    ``X-Registry-Config`` header holds the registry login; an exception leaving a task is logged and may be
+    stored, so it must carry only text."""
     try:
         yield
     except (DockerException, requests.RequestException) as error:
         detail = (getattr(error, "explanation", None) or str(error)).strip()
-        raise failure(f"{what} failed: {detail}") from None
+        raise make_error(f"{what} failed: {detail}") from None
+
+
+def registry_errors(what: str):
+    return docker_errors_as(failure, what)
 
 
 def auth_config(login: RegistryLogin) -> dict[str, str]:

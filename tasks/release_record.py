@@ -17,10 +17,13 @@ from typing import Literal
 from prefect.variables import Variable
 from pydantic import BaseModel, Field
 
-Trigger = Literal["manual", "nightly", "push", "rollback"]
+from tasks.logs import logger
+
+Trigger = Literal["manual", "nightly", "rollback"]
 RecordState = Literal["started", "verifying", "released", "rolled_back", "failed"]
 # Triggers that act on their own schedule; a pin holds them off.
-AUTOMATIC_TRIGGERS = ("nightly", "push")
+AUTOMATIC_TRIGGERS = ("nightly",)
+MESSAGE_LIMIT = 1000
 
 
 def _now() -> str:
@@ -46,8 +49,10 @@ class ReleaseRecord(BaseModel):
     image_before: str
     image_after: str
     execution_id: str | None = None
-    probe_activity_id: str | None = None
     probe_instance_id: str | None = None
+    released_from: str | None = Field(
+        None, description="the image before the last successful release: where a rollback goes"
+    )
     message: str = ""
     updated_at: str = Field(default_factory=_now)
 
@@ -59,8 +64,18 @@ class ReleaseRecord(BaseModel):
     def save(self, **changes) -> "ReleaseRecord":
         """Write the record with ``changes`` applied; returns the record as written."""
         record = self.model_copy(update={**changes, "updated_at": _now()})
+        record.message = record.message[:MESSAGE_LIMIT]  # a variable holds 5000 characters at most
         Variable.set(_variable_name("record", self.group_id), record.model_dump(mode="json"), overwrite=True)
         return record
+
+    def save_or_log(self, **changes) -> "ReleaseRecord":
+        """``save``, for the steps after the release changed the cloud: a Prefect API hiccup there is logged
+        and must not turn a good rollout into a rollback."""
+        try:
+            return self.save(**changes)
+        except Exception as error:
+            logger().error("could not write the release record of %s: %s", self.group_name, error)
+            return self.model_copy(update=changes)
 
 
 class Pin(BaseModel):

@@ -28,3 +28,11 @@ def test_continuations_comments_and_case():
 
 def test_a_base_named_twice_counts_once():
     assert base_images("FROM a:1 AS one\nFROM a:1 AS two\n") == ["a:1"]
+
+
+def test_quoted_arg_defaults_and_images_copied_from():
+    dockerfile = (
+        'ARG BASE="python:3.12"\nFROM $BASE AS app\n'
+        "COPY --from=nginx:1.27 /etc/nginx /etc/nginx\nCOPY --from=app /a /b\nCOPY --from=0 /c /d\n"
+    )
+    assert base_images(dockerfile) == ["python:3.12", "nginx:1.27"]

@@ -1,0 +1,50 @@
+"""Which run supersedes a run that just got its group's lock: the newest standing request for the group that
+began after it; never an automatic run over one a person started."""
+
+from datetime import datetime, timedelta, timezone
+from uuid import uuid4
+
+from prefect.client.schemas.objects import FlowRun, StateType
+
+from flows.group_lock import superseding_run, trigger_tag
+
+T0 = datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc)
+
+
+def _run(minutes: float, trigger: str = "manual", state: StateType = StateType.RUNNING, created: float | None = None):
+    return FlowRun(
+        id=uuid4(),
+        flow_id=uuid4(),
+        name=f"{trigger}-{minutes}",
+        tags=[trigger_tag(trigger)],
+        state_type=state,
+        start_time=T0 + timedelta(minutes=minutes),
+        created=T0 + timedelta(minutes=minutes if created is None else created),
+    )
+
+
+def test_the_newest_later_request_wins():
+    me, later, latest, earlier = _run(1), _run(2), _run(3), _run(0)
+    assert superseding_run(me, "manual", [me, later, latest, earlier]) == latest
+    assert superseding_run(latest, "manual", [me, later, latest, earlier]) is None
+
+
+def test_a_later_run_that_already_released_still_supersedes_but_a_failed_or_cancelled_one_does_not():
+    me = _run(1)
+    assert superseding_run(me, "manual", [me, _run(2, state=StateType.COMPLETED)]) is not None
+    for ended in (StateType.FAILED, StateType.CANCELLED, StateType.CRASHED):
+        assert superseding_run(me, "manual", [me, _run(2, state=ended)]) is None
+
+
+def test_a_nightly_created_long_ago_counts_from_when_it_started():
+    me = _run(1)
+    nightly = _run(2, trigger="nightly", created=-24 * 60)
+    assert superseding_run(me, "nightly", [me, nightly]) == nightly
+
+
+def test_an_automatic_run_never_supersedes_a_run_a_person_started():
+    for person in ("manual", "rollback"):
+        me = _run(1, trigger=person)
+        assert superseding_run(me, person, [me, _run(2, trigger="nightly")]) is None
+    nightly = _run(1, trigger="nightly")
+    assert superseding_run(nightly, "nightly", [nightly, _run(2, trigger="manual")]) is not None
