@@ -56,6 +56,7 @@ class AuditLog:
         status: int,
         code: str | None,
         caller: str,
+        access_key_id: str,
         mutating: bool,
         request_id: str,
     ) -> None:
@@ -67,6 +68,7 @@ class AuditLog:
                     "product": product,
                     "action": action,
                     "caller": caller,
+                    "access_key_id": access_key_id,  # who signed it, as ActionTrail shows it ("" inside the cloud)
                     "mutating": mutating,
                     "params": mask_secrets(params),
                     "status": status,

@@ -109,6 +109,7 @@ class Cloud:
                 status=status,
                 code=code,
                 caller=request.caller,
+                access_key_id=request.access_key_id,
                 mutating=request.action in product.mutating,
                 request_id=request.request_id,
             )

@@ -32,8 +32,9 @@ def answers_in_the_ui() -> bool:
 
 def approve_next_batch(
     credentials: AlibabaCloudCredentials, execution_id: str, updated: int, total: int, pause: int
-) -> bool:
-    """Pause the flow run for a person's answer and pass it to OOS; True when approved."""
+) -> None:
+    """Pause the flow run for a person's answer and pass it to OOS (a rejection ends the execution Cancelled,
+    which the release then rolls back)."""
     log = logger()
     log.warning("rolling-update: %d of %d instances updated; waiting for approval in the Prefect UI", updated, total)
     answer = pause_flow_run(
@@ -60,4 +61,3 @@ def approve_next_batch(
     log.warning(
         "rolling-update: batch %sd in the Prefect UI%s", notify.lower(), f": {answer.note}" if answer.note else ""
     )
-    return answer.approve

@@ -104,7 +104,7 @@ def follow(
     is asked (a person's approval; its time does not count against the timeout); without it the pause is
     logged and the wait goes on. Returns the final ListExecutions entry."""
     log = logger()
-    seen = {"done": -1, "waiting": False, "pauses": 0, "paused_seconds": 0.0, "total": 0}
+    seen = {"done": -1, "waiting": False, "pauses": 0, "paused_seconds": 0.0}
 
     def finished():
         current = execution(credentials, execution_id)
@@ -112,7 +112,6 @@ def follow(
             return None
         statuses = child_statuses(credentials, execution_id)
         done = sum(1 for s in statuses if s in TERMINAL)
-        seen["total"] = len(statuses)
         if done != seen["done"]:
             seen["done"] = done
             if statuses:

@@ -141,6 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
             status=error.status,
             code=error.code,
             caller="api",
+            access_key_id="",  # refused before (or while) the signature was checked
             mutating=False,
             request_id=request_id,
         )

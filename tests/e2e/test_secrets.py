@@ -1,48 +1,92 @@
-"""Secrets stay out of what Prefect stores, on the failure paths too."""
+"""Secrets stay out of everything Prefect stores, on the failure paths too: a registry that refuses the login,
+when deploying an existing tag and when building on a base image from that registry."""
 
 from __future__ import annotations
 
 import asyncio
 import pickle
 import uuid
+from pathlib import Path
 
+import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    FlowRunFilter,
+    FlowRunFilterId,
+    LogFilter,
+    LogFilterFlowRunId,
+)
+from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, get_current_settings, temporary_settings
 
-from flows.parameters import ImageSpec, TargetSpec
+from flows.parameters import ImageSpec, SourceSpec, TargetSpec
 from flows.release import release
-from tasks.publish import PublishFailed
 from tests.e2e.conftest import REPOSITORY
 from tests.support.canary import files_holding_secret, holds_secret
 
 
-async def _task_run_states(flow_run_id):
+async def _stored_by_prefect(flow_run_id) -> list[bytes]:
+    """What the Prefect server keeps about a run: logs, flow and task run states and parameters, artifacts,
+    and every variable."""
     async with get_client() as client:
-        runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-        return [run.state for run in runs]
+        logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+        run = await client.read_flow_run(flow_run_id)
+        tasks = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+        variables = await client.read_variables()
+    return [
+        *(log.model_dump_json().encode() for log in logs),
+        run.model_dump_json().encode(),
+        *(task.model_dump_json().encode() for task in tasks),
+        *(artifact.model_dump_json().encode() for artifact in artifacts),
+        *(variable.model_dump_json().encode() for variable in variables),
+    ]
 
 
-def test_a_refused_registry_login_leaves_the_password_nowhere(seeded, pipeline_env, control, monkeypatch, tmp_path):
+def _database_file() -> Path:
+    url = get_current_settings().server.database.connection_url.get_secret_value()
+    return Path(url.split(":///", 1)[1])
+
+
+def _context_on_our_registry(context: Path, registry: str) -> str:
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {registry}/{REPOSITORY}:seed\nCOPY page.txt /www/page.txt\n")
+    (context / "page.txt").write_text("built on the seed image\n")
+    return str(context)
+
+
+@pytest.mark.parametrize("path", ["deploy-a-tag", "build-on-a-base"])
+def test_a_refused_registry_login_leaves_the_password_nowhere(
+    seeded, pipeline_env, control, monkeypatch, tmp_path, path
+):
     password = f"canary-{uuid.uuid4().hex}"
     monkeypatch.setenv("ECI_RELEASE_REGISTRY_USERNAME", "canary-user")
     monkeypatch.setenv("ECI_RELEASE_REGISTRY_PASSWORD", password)
+    source = None
+    if path == "build-on-a-base":
+        (tmp_path / "app").mkdir()
+        source = SourceSpec(
+            context=_context_on_our_registry(tmp_path / "app", pipeline_env["ECI_RELEASE_REGISTRY_HOST"])
+        )
     storage = tmp_path / "storage"
     mark = control.audit_mark()
     with temporary_settings(updates={PREFECT_RESULTS_LOCAL_STORAGE_PATH: storage}):
         final = release(
             target=TargetSpec(scaling_group="ess-eci-test", container="nginx"),
-            image=ImageSpec(repository=REPOSITORY, tag="seed"),
+            image=ImageSpec(repository=REPOSITORY, tag="seed" if source is None else f"canary-{path}"),
+            source=source,
             return_state=True,
         )
     assert final.is_failed()
     error = final.result(raise_on_failure=False)
     assert not holds_secret(pickle.dumps(error), password)
     assert not storage.exists() or files_holding_secret(storage, password) == []
-    for state in asyncio.run(_task_run_states(final.state_details.flow_run_id)):
-        stored = state.result(raise_on_failure=False) if state.is_failed() else None
-        assert stored is None or not holds_secret(pickle.dumps(stored), password)
+    stored = asyncio.run(_stored_by_prefect(final.state_details.flow_run_id))
+    assert [blob[:300] for blob in stored if holds_secret(blob, password)] == []
+    assert not holds_secret(_database_file().read_bytes(), password)
     # The failure still says what went wrong, in words.
-    assert isinstance(error, PublishFailed) and "registry check of" in str(error), error
-    assert "authentication required" in str(error)
+    assert "authentication required" in str(error) or "unauthorized" in str(error).lower(), error
     assert control.mutating_calls(mark) == []

@@ -15,6 +15,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterDeploymentId,
 )
+from prefect.client.schemas.sorting import FlowRunSort
 
 from deployments.stack_process import REPO_ROOT
 from tests.stack.support import group_images, pinned, push_web_image, wait_run
@@ -63,7 +64,9 @@ def _choose(page, label: str, option: str) -> None:
 def _newest_run_of(deployment_id):
     with get_client(sync_client=True) as client:
         [run] = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=[deployment_id])), limit=1
+            flow_run_filter=FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=[deployment_id])),
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+            limit=1,
         )
     return run
 
