@@ -6,7 +6,7 @@ group once its lease runs out. The limit is created when missing; it is never sk
 
 While a release holds the group, later runs for it wait. When several wait, the newest request wins: each run
 tags itself with the group (and its trigger) before it waits, and a run that gets the lock ends as superseded,
-naming the newest run for the same group that started after it and is still waiting, running or has completed
+naming the newest run for the same group that was asked for after it and is still waiting, running or completed
 (a failed or cancelled run supersedes nothing). A run a person started (manual, rollback) is never superseded by
 a nightly run: that one would then find the group pinned, or deploy after it.
 """
@@ -54,8 +54,10 @@ _STANDING = {StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateTyp
 
 
 def _requested_at(run: FlowRun):
-    # When the run began asking for the group; a scheduled run is created long before it starts.
-    return run.start_time or run.created
+    # When the run was asked for: its creation for a run started now (from the UI, the API or a shell), the time
+    # it was scheduled for when a schedule created it long before. Not when it happened to start running: a
+    # worker (or a shell's temporary server) may start a newer request first.
+    return run.expected_start_time or run.created
 
 
 def superseding_run(me: FlowRun, my_trigger: str, runs: list[FlowRun]) -> FlowRun | None:

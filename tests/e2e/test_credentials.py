@@ -39,14 +39,14 @@ def test_a_role_assumed_through_sts_signs_the_whole_release(seeded, pipeline_env
         credentials=_role_block(local_cloud, local_cloud.info.role_arn),
     )
     assert result.status in ("released", "unchanged"), result.message
-    assert active_configuration(sdk, group_by_name(sdk)).containers[0].image == result.image.pinned
     # One role session for the whole run, shared by every client the block handed out; it signed every call.
-    calls = [e for e in control.audit(mark) if e["caller"] == "api"]
+    calls = [e for e in control.audit(mark) if e["caller"] == "api"]  # read before this test's own calls below
     assert [e["action"] for e in calls if e["product"] == "sts"] == ["AssumeRole"]
     [temporary] = set(local_cloud.cloud.access_keys) - keys_before
     assert temporary.startswith("STS.")
     signers = {e["access_key_id"] for e in calls if e["product"] != "sts"}
-    assert signers == {temporary}, signers
+    assert signers == {temporary}, [(e["product"], e["action"]) for e in calls if e["access_key_id"] != temporary]
+    assert active_configuration(sdk, group_by_name(sdk)).containers[0].image == result.image.pinned
 
 
 def test_a_role_that_does_not_exist_fails_clearly_and_changes_nothing(seeded, pipeline_env, local_cloud, control):

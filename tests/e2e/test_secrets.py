@@ -67,10 +67,8 @@ def test_a_refused_registry_login_leaves_the_password_nowhere(
     monkeypatch.setenv("ECI_RELEASE_REGISTRY_PASSWORD", password)
     source = None
     if path == "build-on-a-base":
-        (tmp_path / "app").mkdir()
-        source = SourceSpec(
-            context=_context_on_our_registry(tmp_path / "app", pipeline_env["ECI_RELEASE_REGISTRY_HOST"])
-        )
+        registry = pipeline_env["ECI_RELEASE_REGISTRY_HOST"]
+        source = SourceSpec(context=_context_on_our_registry(tmp_path / "app", registry))
     storage = tmp_path / "storage"
     mark = control.audit_mark()
     with temporary_settings(updates={PREFECT_RESULTS_LOCAL_STORAGE_PATH: storage}):

@@ -14,6 +14,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from deployments.stack_process import StackProcess
 from localcloud import LocalCloudInfo
 from localcloud.control_client import ControlClient
+from tests.conftest import TEST_LATENCIES
 from tests.support.requirements import require_docker
 from tests.support.sdk import SdkClients
 
@@ -51,7 +52,9 @@ def stack_control(stack_cloud) -> ControlClient:
 
 @pytest.fixture
 def fresh_group(stack_control):
-    """The seeded scenario loaded anew (a new group id, so no record or pin from another test)."""
+    """The seeded scenario loaded anew (a new group id, so no record or pin from another test), with the suite's
+    fast latencies."""
     stack_control.clear_faults()
+    stack_control.set_latencies(**TEST_LATENCIES.model_dump())
     stack_control.load_scenario()
     return stack_control

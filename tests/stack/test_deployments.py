@@ -15,6 +15,7 @@ from prefect.flow_runs import resume_flow_run
 from deployments.sample_app import stage_sample_app
 from flows.group_lock import limit_name
 from tasks.build import CACHE_LABEL
+from tests.conftest import TEST_LATENCIES
 from tests.stack.support import (
     TARGET,
     group_images,
@@ -156,7 +157,7 @@ def test_three_queued_runs_only_the_newest_deploys(stack, fresh_group, stack_clo
         holder_run = wait_run(holder)
         first, second, newest = (wait_run(run_id) for run_id in queued)
     finally:
-        stack_control.set_latencies(stay_up=0.5)
+        stack_control.set_latencies(**TEST_LATENCIES.model_dump())
 
     assert holder_run.state.is_completed(), holder_run.state.message
     assert newest.state.is_completed(), newest.state.message

@@ -11,15 +11,17 @@ from flows.group_lock import superseding_run, trigger_tag
 T0 = datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc)
 
 
-def _run(minutes: float, trigger: str = "manual", state: StateType = StateType.RUNNING, created: float | None = None):
+def _run(minutes: float, trigger: str = "manual", state: StateType = StateType.RUNNING, started: float = 0):
+    """A run asked for at T0 + ``minutes`` (its expected start), that started running at T0 + ``started``."""
     return FlowRun(
         id=uuid4(),
         flow_id=uuid4(),
         name=f"{trigger}-{minutes}",
         tags=[trigger_tag(trigger)],
         state_type=state,
-        start_time=T0 + timedelta(minutes=minutes),
-        created=T0 + timedelta(minutes=minutes if created is None else created),
+        expected_start_time=T0 + timedelta(minutes=minutes),
+        start_time=T0 + timedelta(minutes=started),
+        created=T0 - timedelta(days=1),
     )
 
 
@@ -36,10 +38,11 @@ def test_a_later_run_that_already_released_still_supersedes_but_a_failed_or_canc
         assert superseding_run(me, "manual", [me, _run(2, state=ended)]) is None
 
 
-def test_a_nightly_created_long_ago_counts_from_when_it_started():
-    me = _run(1)
-    nightly = _run(2, trigger="nightly", created=-24 * 60)
-    assert superseding_run(me, "nightly", [me, nightly]) == nightly
+def test_what_counts_is_when_a_run_was_asked_for_not_when_it_started_running():
+    me = _run(1, started=5)  # asked for first, but its worker was slow
+    newer = _run(2, started=3)
+    assert superseding_run(me, "manual", [me, newer]) == newer
+    assert superseding_run(newer, "manual", [me, newer]) is None
 
 
 def test_an_automatic_run_never_supersedes_a_run_a_person_started():
