@@ -1,7 +1,7 @@
 """The local stack as a team uses it: how long a deployment run takes from "Run" to verified, and what an
 unchanged nightly run costs.
 
-    .venv/bin/python bench/stack_runs.py [--database sqlite|postgresql] [--repeat 3]
+    .venv/bin/python -m bench.stack_runs [--database sqlite|postgresql] [--repeat 3]
 
 Starts `eci-release up` (Docker-backed instances, default latencies), then for each repeat: a `release`
 deployment run of a new image (created through the API, as the UI's Run button does; measured from the flow
