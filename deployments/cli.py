@@ -75,6 +75,8 @@ def release(
         )
     except ValidationError as error:
         typer.echo(f"eci-release: invalid arguments:\n{error}", err=True)
+        if as_json:
+            typer.echo(json.dumps({"status": "failed", "message": f"invalid arguments: {error}"}))
         raise typer.Exit(2)
     from flows.release import release as release_flow
 
@@ -185,7 +187,10 @@ def up(
     """Start the whole stack for the Prefect UI: localcloud, a Prefect server, the blocks, the work pool, the
     deployments of prefect.yaml and a worker. Runs until Ctrl-C (or SIGTERM), then stops everything."""
     if database not in ("sqlite", "postgresql") or instances not in ("docker", "simulated"):
-        typer.echo("eci-release up: --database is sqlite or postgresql; --instances is docker or simulated", err=True)
+        message = "--database is sqlite or postgresql; --instances is docker or simulated"
+        typer.echo(f"eci-release up: {message}", err=True)
+        if as_json:
+            typer.echo(json.dumps({"status": "failed", "message": message}))
         raise typer.Exit(2)
     from deployments.stack import run_stack
 
@@ -218,7 +223,17 @@ def main() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    app()
+    if "--json" not in sys.argv[1:]:
+        app()
+        return
+    # With --json every outcome ends in a JSON line, a usage error (a missing or malformed option) included.
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as error:  # typer's usage errors (its own copy of click's)
+        error.show()
+        print(json.dumps({"status": "failed", "message": error.format_message()}))
+        sys.exit(error.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,12 @@ class CloudCallFailed(RuntimeError):
         super().__init__(f"{what} failed: {describe(error)}")
         self.code = getattr(error, "code", None)
         self.status_code = getattr(error, "status_code", None)
+        self.transient = is_transient(error)  # still failing after every retry, but not the cloud's answer
+
+
+def is_hiccup(error: BaseException) -> bool:
+    """A read that failed for a transient reason even after its retries: a wait should go on, not end."""
+    return isinstance(error, CloudCallFailed) and error.transient
 
 
 def is_transient(error: BaseException) -> bool:

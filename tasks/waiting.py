@@ -1,9 +1,16 @@
-"""Polling the cloud with backoff until something settles, with a deadline that says what it waited for."""
+"""Polling the cloud with backoff until something settles, with a deadline that says what it waited for.
+
+Only the cloud's own answer or the deadline ends a wait: a status read that still fails after its retries
+(throttling, 5xx, a dropped connection) is logged and tried again at the next poll.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Callable, TypeVar
+
+from tasks.cloud_calls import is_hiccup
+from tasks.logs import logger
 
 T = TypeVar("T")
 
@@ -27,7 +34,13 @@ def poll(
     deadline = time.monotonic() + timeout
     delay = first
     while True:
-        result = probe()
+        try:
+            result = probe()
+        except Exception as error:
+            if not is_hiccup(error):
+                raise
+            logger().warning("waiting for %s: %s; trying again", what, error)
+            result = None
         if result is not None:
             return result
         if time.monotonic() + delay > deadline + excluded():

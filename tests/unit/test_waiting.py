@@ -1,0 +1,38 @@
+"""Waiting ends on the cloud's answer or the deadline, never on a read that hiccupped."""
+
+import pytest
+from alibabacloud_tea_openapi.exceptions import ClientException, ThrottlingException
+
+from tasks.cloud_calls import CloudCallFailed
+from tasks.waiting import WaitTimeout, poll
+
+
+def _probe(answers):
+    answers = iter(answers)
+
+    def probe():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return probe
+
+
+def test_a_read_still_throttled_after_its_retries_does_not_end_the_wait():
+    throttled = CloudCallFailed("oos ListExecutions", ThrottlingException(code="Throttling.User", message="slow down"))
+    assert throttled.transient
+    assert poll(_probe([throttled, None, throttled, "Success"]), what="x", timeout=5, first=0.01) == "Success"
+
+
+def test_the_clouds_refusal_ends_the_wait():
+    refused = CloudCallFailed("oos ListExecutions", ClientException(code="EntityNotExists.Execution", message="no"))
+    assert not refused.transient
+    with pytest.raises(CloudCallFailed, match="EntityNotExists"):
+        poll(_probe([None, refused]), what="x", timeout=5, first=0.01)
+
+
+def test_the_deadline_still_ends_a_wait_of_hiccups():
+    throttled = CloudCallFailed("ess DescribeScalingActivities", ThrottlingException(code="Throttling", message="x"))
+    with pytest.raises(WaitTimeout, match="waiting for the activity"):
+        poll(lambda: (_ for _ in ()).throw(throttled), what="the activity", timeout=0.05, first=0.01)
