@@ -25,7 +25,7 @@ from blocks.registry import AcrRegistry, RegistryLogin
 from tasks.base_images import base_images
 from tasks.logs import logger
 from tasks.models import BuiltImage
-from tasks.registry_access import auth_config, docker_errors_as, registry_login
+from tasks.registry_access import auth_config, docker_errors_as, registry_login, repo_digest
 from tasks.task_policy import repeatable_task
 
 CACHE_LABEL = "io.eci-release.cache-key"
@@ -75,15 +75,6 @@ def _dockerfile_text(context: Path, dockerfile: str) -> str:
     return path.read_text()
 
 
-def _repo_digest(image, reference: str) -> str | None:
-    repository, _ = parse_repository_tag(reference)
-    for entry in image.attrs.get("RepoDigests") or []:
-        name, _, digest = entry.partition("@")
-        if name == repository:
-            return digest
-    return None
-
-
 def pull_bases(
     client: docker.DockerClient, bases: list[str], registry: AcrRegistry | None, login: RegistryLogin | None
 ) -> dict[str, str]:
@@ -95,7 +86,7 @@ def pull_bases(
         try:
             with docker_errors_as(BuildFailed, f"pull of base image {base}"):
                 pulled = client.images.pull(base, auth_config=auth_config(login) if ours else None)
-            resolved[base] = _repo_digest(pulled, base) or pulled.id
+            resolved[base] = repo_digest(pulled, parse_repository_tag(base)[0]) or pulled.id
         except BuildFailed as not_pulled:
             try:
                 resolved[base] = "local:" + client.images.get(base).id

@@ -15,7 +15,15 @@ from blocks.registry import AcrRegistry
 from tasks.cloud_calls import call
 from tasks.logs import logger
 from tasks.models import BuiltImage, ImageRef, PublishedImage
-from tasks.registry_access import PublishFailed, auth_config, failure, registry_digest, registry_errors, registry_login
+from tasks.registry_access import (
+    PublishFailed,
+    auth_config,
+    failure,
+    registry_digest,
+    registry_errors,
+    registry_login,
+    repo_digest,
+)
 from tasks.task_policy import repeatable_task
 
 
@@ -23,15 +31,6 @@ def _image_ref(registry: AcrRegistry, digest: str, tag: str | None = None) -> Im
     return ImageRef(
         registry=registry.host, repository=f"{registry.namespace}/{registry.repository}", tag=tag, digest=digest
     )
-
-
-def _pushed_digest(image, repository: str) -> str | None:
-    """The digest this local image was last pushed to ``repository`` with, as Docker recorded it."""
-    for entry in image.attrs.get("RepoDigests") or []:
-        name, _, digest = entry.partition("@")
-        if name == repository:
-            return digest
-    return None
 
 
 def confirm_tag(registry: AcrRegistry, credentials: AlibabaCloudCredentials | None, tag: str) -> str | None:
@@ -71,7 +70,7 @@ def publish_image(
     login = registry_login(registry, credentials)
     with registry_errors(f"reading local image {built.image_id}"):
         image = client.images.get(built.image_id)
-    known = _pushed_digest(image, repository)
+    known = repo_digest(image, repository)
     if known and registry_digest(client, f"{repository}:{tag}", login) == known:
         log.info("publish: %s:%s already serves %s, nothing to push", repository, tag, known)
         return PublishedImage(

@@ -69,3 +69,13 @@ def registry_digest(client: docker.DockerClient, reference: str, login: Registry
 
 def registry_login(registry: AcrRegistry, credentials: AlibabaCloudCredentials | None) -> RegistryLogin:
     return call(lambda: registry.get_login(credentials), what="registry login (cr GetAuthorizationToken)")
+
+
+def repo_digest(image, repository: str) -> str | None:
+    """The digest a local image has in ``repository`` (it was pushed there or pulled from it), as Docker
+    recorded it."""
+    for entry in image.attrs.get("RepoDigests") or []:
+        name, _, digest = entry.partition("@")
+        if name == repository:
+            return digest
+    return None
