@@ -198,6 +198,38 @@ def up(
 
 
 @app.command()
+def webhook(
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+    port: int = typer.Option(0, "--port", min=0, max=65535, help="0: any free port"),
+    rules: Path = typer.Option(Path("webhook-rules.yaml"), "--rules", help="which pushes release where"),
+    tokens_file: Optional[Path] = typer.Option(
+        None, "--tokens-file", help="webhook tokens, one per line (default: $ECI_RELEASE_WEBHOOK_TOKENS)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON line when ready"),
+) -> None:
+    """Receive registry pushes (ACR triggers, registry notifications) and turn each into a Prefect event that
+    the on-push deployment runs. Needs PREFECT_API_URL. Runs until Ctrl-C (or SIGTERM)."""
+    from deployments.webhook.rules import RulesError
+    from deployments.webhook.server import serve
+    from deployments.webhook.tokens import TokenError
+
+    try:
+        code = serve(host, port, rules, tokens_file, as_json)
+    except (RulesError, TokenError, OSError) as error:
+        _fail("eci-release webhook", str(error), as_json)
+    except Exception as error:  # the blocks the rules name, or the Prefect server, cannot be read
+        _fail("eci-release webhook", f"cannot load the rules' blocks from the Prefect server: {error}", as_json)
+    raise typer.Exit(code)
+
+
+def _fail(command: str, message: str, as_json: bool) -> None:
+    typer.echo(f"{command}: {message}", err=True)
+    if as_json:
+        typer.echo(json.dumps({"status": "failed", "message": message}))
+    raise typer.Exit(1)
+
+
+@app.command()
 def demo(
     as_json: bool = typer.Option(False, "--json", help="print the demo's outcome as JSON"),
     keep: bool = typer.Option(False, "--keep", help="leave localcloud running afterwards (Ctrl-C stops)"),

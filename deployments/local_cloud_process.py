@@ -4,6 +4,7 @@ not import localcloud): start it, read its one JSON line, stop it with SIGTERM."
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,12 +16,21 @@ class LocalCloudProcess:
         self.info = info
 
     @classmethod
-    def start(cls, state_dir: Path, instances: str = "docker") -> "LocalCloudProcess":
-        """Start it; its log goes to ``state_dir/localcloud.log`` (a pipe nobody reads would fill and block it)."""
+    def start(
+        cls, state_dir: Path, instances: str = "docker", notify: tuple[str, str] | None = None
+    ) -> "LocalCloudProcess":
+        """Start it; its log goes to ``state_dir/localcloud.log`` (a pipe nobody reads would fill and block it).
+        With ``notify`` (URL, Authorization header), its registry sends push events there."""
         state_dir.mkdir(parents=True, exist_ok=True)
         log_path = state_dir / "localcloud.log"
+        command = [sys.executable, "-m", "localcloud", "serve", "--instances", instances, "--state-dir", str(state_dir)]
+        env = dict(os.environ)
+        if notify is not None:
+            command += ["--notify", notify[0]]
+            env["LOCALCLOUD_NOTIFY_AUTHORIZATION"] = notify[1]
         process = subprocess.Popen(
-            [sys.executable, "-m", "localcloud", "serve", "--instances", instances, "--state-dir", str(state_dir)],
+            command,
+            env=env,
             stdout=subprocess.PIPE,
             stderr=log_path.open("w"),
             text=True,

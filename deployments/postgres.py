@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from deployments.processes import Children, free_port
+from deployments.processes import Children, free_port, write_private_file
 
 
 def _bin_dir() -> Path:
@@ -42,8 +42,7 @@ def start_postgres(children: Children, data_dir: Path) -> str:
     env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8"}
     password_file = data_dir.parent / f"{data_dir.name}.password"
     if not (data_dir / "PG_VERSION").exists():
-        password_file.write_text(secrets.token_urlsafe(24))
-        password_file.chmod(0o600)
+        write_private_file(password_file, secrets.token_urlsafe(24))
         _initdb(bin_dir, data_dir, password_file.read_text(), env, user)
     password = password_file.read_text()
     env["PGPASSWORD"] = password

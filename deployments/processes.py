@@ -1,7 +1,9 @@
-"""Child processes of the local stack: started with their logs in files, waited for, stopped in reverse order."""
+"""Child processes of the local stack: started with their logs in files, waited for, stopped in reverse order;
+and the private files (passwords, tokens) they are given."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -14,6 +16,14 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def write_private_file(path: Path, text: str) -> Path:
+    """Write ``text`` to a file only its owner can read, from the first byte on."""
+    path.unlink(missing_ok=True)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        file.write(text)
+    return path
 
 
 class Children:

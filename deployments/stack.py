@@ -23,13 +23,14 @@ from blocks.credentials import AlibabaCloudCredentials, ProductEndpoints
 from blocks.registry import AcrRegistry
 from deployments.local_cloud_process import LocalCloudProcess
 from deployments.postgres import start_postgres
-from deployments.processes import Children, free_port, wait_http_ok
+from deployments.processes import Children, free_port, wait_http_ok, write_private_file
 from deployments.sample_app import stage_sample_app
+from deployments.webhook.tokens import new_token
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORK_POOL = "eci-release"
 BLOCK_NAME = "localcloud"
-DEPLOYMENTS = ["release/release", "release/nightly", "rollback/rollback"]
+DEPLOYMENTS = ["release/release", "release/nightly", "release/on-push", "rollback/rollback"]
 SEEDED_REPOSITORY = ("ess_eci_test_namespace", "ess_eci_test_repo")
 
 
@@ -88,7 +89,13 @@ def run_stack(state_dir: Path, database: str, instances: str, workers: int, as_j
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    cloud = LocalCloudProcess.start(state_dir / "cloud", instances=instances)
+    # The registry is told where the receiver will listen before either starts; it retries until it answers.
+    webhook_port, webhook_token = free_port(), new_token()
+    tokens_file = write_private_file(state_dir / "webhook-tokens", webhook_token + "\n")
+    webhook_url = f"http://127.0.0.1:{webhook_port}"
+    cloud = LocalCloudProcess.start(
+        state_dir / "cloud", instances=instances, notify=(f"{webhook_url}/registry", f"Bearer {webhook_token}")
+    )
     try:
         port = free_port()
         api_url = f"http://127.0.0.1:{port}/api"
@@ -121,6 +128,16 @@ def run_stack(state_dir: Path, database: str, instances: str, workers: int, as_j
                 env=env,
                 cwd=REPO_ROOT,
             )
+        webhook = children.start(
+            "webhook",
+            [
+                str(Path(sys.executable).parent / "eci-release"),
+                *("webhook", "--port", str(webhook_port), "--rules", str(REPO_ROOT / "webhook-rules.yaml")),
+                *("--tokens-file", str(tokens_file)),
+            ],
+            env=env,
+        )
+        wait_http_ok(f"{webhook_url}/health", 60, webhook, "the webhook receiver")
         info = {
             "api_url": api_url,
             "ui_url": api_url.removesuffix("/api"),
@@ -130,6 +147,9 @@ def run_stack(state_dir: Path, database: str, instances: str, workers: int, as_j
             "blocks": {"credentials": BLOCK_NAME, "registry": BLOCK_NAME},
             "database": database,
             "logs": str(state_dir / "logs"),
+            "webhook_url": webhook_url,
+            "webhook_token": webhook_token,
+            "webhook_tokens_file": str(tokens_file),
             "localcloud": cloud.info,
         }
         if as_json:
@@ -137,6 +157,7 @@ def run_stack(state_dir: Path, database: str, instances: str, workers: int, as_j
         else:
             print(f"Prefect UI: {info['ui_url']}  (API {api_url})", flush=True)
             print(f"deployments: {', '.join(DEPLOYMENTS)} on work pool {WORK_POOL}", flush=True)
+            print(f"webhook receiver: {webhook_url}/registry (the registry notifies it), {webhook_url}/acr", flush=True)
             print("Ctrl-C stops everything", flush=True)
         while not stop.wait(1):
             if exited := children.exited():

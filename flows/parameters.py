@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from tasks.models import DIGEST_PATTERN
 
-_REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*/[a-z0-9]+(?:[._-][a-z0-9]+)*$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+REPOSITORY_PATTERN = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*/[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 class SourceSpec(BaseModel):
@@ -35,12 +35,12 @@ class ImageSpec(BaseModel):
     def _names_an_image(self) -> "ImageSpec":
         if not self.tag and not self.digest:
             raise ValueError("give the image a tag (to build and push, or to deploy) or a digest (to deploy)")
-        if self.repository is not None and not _REPOSITORY.match(self.repository):
+        if self.repository is not None and not REPOSITORY_PATTERN.match(self.repository):
             raise ValueError(
                 f"repository {self.repository!r} must be namespace/name in lower case letters, digits "
                 "and . _ - separators, e.g. my_team/web-app"
             )
-        if self.tag is not None and not _TAG.match(self.tag):
+        if self.tag is not None and not TAG_PATTERN.match(self.tag):
             raise ValueError(
                 f"tag {self.tag!r} must be 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"
             )

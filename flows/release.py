@@ -137,7 +137,7 @@ def release(
         rollout: how OOS rolls the instances and how the new image is verified
         credentials: the Alibaba Cloud Credentials block; empty: from the environment
         registry: the ACR Registry block; empty: from the environment
-        trigger: what started the run; nightly runs leave a pinned group alone
+        trigger: what started the run; nightly and push runs leave a pinned group alone
     """
     credentials = credentials_or_environment(credentials)
     registry = registry_for(image, registry)
@@ -151,7 +151,7 @@ def release(
 
 
 def run_holding_group(group: ScalingGroupRef, trigger: Trigger, release_it: Callable[[], ReleaseResult]):
-    """Run ``release_it`` holding the group's lock, under the pin's rules: nightly runs leave a pinned group
+    """Run ``release_it`` holding the group's lock, under the pin's rules: nightly and push runs leave a pinned group
     alone, a successful manual release lifts the pin, a successful rollback sets it. Returns the result (also
     published as the report), or a Cancelled state when a newer request superseded this run."""
     try:
@@ -174,7 +174,7 @@ def run_holding_group(group: ScalingGroupRef, trigger: Trigger, release_it: Call
 
 
 def _pin(group_id: str, result: ReleaseResult) -> ReleaseResult:
-    """A group rolled back by hand stays on that image: nightly runs leave it alone."""
+    """A group rolled back by hand stays on that image: nightly and push runs leave it alone."""
     Pin(
         group_id=group_id,
         image=result.image.pinned,

@@ -16,7 +16,7 @@ def _instances(rows: list[InstanceState]) -> str:
 def render_markdown(result: ReleaseResult, group: str) -> str:
     parts = [f"# Release to `{group}`: {result.status}\n", f"{result.message}\n"]
     if result.pin:
-        parts.append(f"**Pinned to:** `{result.pin}` (nightly runs leave the group alone)\n")
+        parts.append(f"**Pinned to:** `{result.pin}` (nightly and push runs leave the group alone)\n")
     if result.image:
         parts.append(f"**Image:** `{result.image}`\n")
     parts.append(f"**Scaling configuration:** `{result.config_before}` → `{result.config_after}`\n")

@@ -1,5 +1,5 @@
 """The rollback flow: put a group back on the image it ran before its last successful release, verified as a
-release is, and pin it there so that nightly runs leave it alone until a manual release or an unpin."""
+release is, and pin it there so that nightly and push runs leave it alone until a manual release or an unpin."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from localcloud.cloud import AccessKey, Cloud
 from localcloud.control import ControlServer
 from localcloud.gateway.products import load_handlers
 from localcloud.gateway.server import GatewayServer
+from localcloud.registry.process import Notifications
 from localcloud.scenario import Scenario, load
 from localcloud.sts.model import SEEDED_ROLES, role_arn
 from localcloud.timing import Latencies
@@ -75,6 +76,7 @@ class LocalCloud:
         latencies: Latencies | None = None,
         scenario: Scenario | None = None,
         region_id: str = DEFAULT_REGION,
+        notifications: Notifications | None = None,
     ) -> None:
         self.host, self.port, self.control_port = host, port, control_port
         self.state_dir = Path(state_dir) if state_dir else None
@@ -83,6 +85,7 @@ class LocalCloud:
         self.latencies = latencies or Latencies()
         self.scenario = scenario or Scenario()
         self.region_id = region_id
+        self.notifications = notifications
         self.cloud: Cloud | None = None
         self._servers: list[GatewayServer | ControlServer] = []
         self._scratch: Path | None = None
@@ -104,6 +107,9 @@ class LocalCloud:
     def start(self) -> LocalCloudInfo:
         from localcloud.registry.service import Registry
 
+        if self.notifications is not None and self.registry_option != "auto":
+            raise ValueError("registry notifications are configured on a registry localcloud starts (--registry auto)")
+
         load_handlers()
         if self.state_dir:
             self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -117,7 +123,7 @@ class LocalCloud:
         ]
         try:
             registry = (
-                Registry.start(work_dir / "registry", host=self.host)
+                Registry.start(work_dir / "registry", host=self.host, notifications=self.notifications)
                 if self.registry_option == "auto"
                 else Registry.attach(self.registry_option)
             )

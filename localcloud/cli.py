@@ -9,11 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
 
 from localcloud.app import LocalCloud
+from localcloud.registry.process import Notifications
+
+# The header value goes through the environment, not the command line, where any user could read it.
+NOTIFY_AUTHORIZATION = "LOCALCLOUD_NOTIFY_AUTHORIZATION"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--registry", default="auto", help="'auto' starts a docker-registry; HOST:PORT attaches to a running one"
     )
+    serve.add_argument(
+        "--notify",
+        metavar="URL",
+        help=f"send the registry's push events to URL, with the Authorization header from ${NOTIFY_AUTHORIZATION}",
+    )
     serve.add_argument("--verbose", action="store_true", help="log each request to stderr")
     return parser
 
@@ -44,6 +54,13 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    notifications = None
+    if args.notify:
+        authorization = os.environ.get(NOTIFY_AUTHORIZATION)
+        if not authorization:
+            print(f"localcloud: --notify needs ${NOTIFY_AUTHORIZATION} (e.g. 'Bearer <token>')", file=sys.stderr)
+            return 2
+        notifications = Notifications(url=args.notify, authorization=authorization)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -54,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         state_dir=args.state_dir,
         instances=args.instances,
         registry=args.registry,
+        notifications=notifications,
     )
     try:
         info = cloud.start()

@@ -2,19 +2,22 @@
 
 docker-py can report success on a failed push, so every line of the push stream is read and any error fails
 the stage; the digest comes from the stream and is confirmed through ACR ``GetRepoTag`` (Enterprise). When
-the registry already serves this image under the tag, nothing is pushed.
+the registry already serves this image under the tag, nothing is pushed. A push is marked as the release's own
+first, so the webhook receiver does not start a release for it.
 """
 
 from __future__ import annotations
 
 import docker
 from alibabacloud_cr20181201 import models as cr
+from prefect import runtime
 
 from blocks.credentials import AlibabaCloudCredentials
 from blocks.registry import AcrRegistry
 from tasks.cloud_calls import call
 from tasks.logs import logger
 from tasks.models import BuiltImage, ImageRef, PublishedImage
+from tasks.own_pushes import OwnPush
 from tasks.registry_access import (
     PublishFailed,
     auth_config,
@@ -60,6 +63,20 @@ def confirm_tag(registry: AcrRegistry, credentials: AlibabaCloudCredentials | No
     return f"sha256:{tag_info.digest.removeprefix('sha256:')}" if tag_info.digest else None
 
 
+def _guarded(write):
+    """Marks are best effort: without one, the receiver starts a run that finds the image already released."""
+    try:
+        return write()
+    except Exception as error:
+        logger().warning("publish: could not mark the push as this release's own: %s", error)
+        return None
+
+
+def _mark_own_push(registry: AcrRegistry, tag: str) -> OwnPush | None:
+    flow_run_id = str(runtime.flow_run.id) if runtime.flow_run.id else None
+    return _guarded(lambda: OwnPush.mark(f"{registry.namespace}/{registry.repository}", tag, flow_run_id))
+
+
 @repeatable_task("publish")
 def publish_image(
     built: BuiltImage, registry: AcrRegistry, credentials: AlibabaCloudCredentials | None, tag: str
@@ -77,6 +94,7 @@ def publish_image(
             image=_image_ref(registry, known, tag),
             pushed=False,
         )
+    own_push = _mark_own_push(registry, tag)
     digest = None
     with registry_errors(f"push of {repository}:{tag}"):
         image.tag(repository, tag)
@@ -90,6 +108,8 @@ def publish_image(
     confirmed = confirm_tag(registry, credentials, tag)
     if confirmed is not None and confirmed != digest:
         raise PublishFailed(f"pushed {digest} but ACR reports {confirmed} for tag {tag}")
+    if own_push is not None:
+        _guarded(lambda: own_push.pushed(digest))
     log.info("publish: pushed %s:%s as %s", repository, tag, digest)
     return PublishedImage(
         image=_image_ref(registry, digest, tag),
@@ -97,22 +117,29 @@ def publish_image(
     )
 
 
+def served_digest(registry: AcrRegistry, credentials: AlibabaCloudCredentials | None, reference: str) -> str | None:
+    """The digest the registry serves for a tag or a ``sha256:`` digest of the block's repository, or None when it
+    has no such image. For a tag, ACR's own API (Enterprise) must agree."""
+    by_digest = reference.startswith("sha256:")
+    name = f"{registry.image_repository}{'@' if by_digest else ':'}{reference}"
+    digest = registry_digest(docker.from_env(), name, registry_login(registry, credentials))
+    if digest is not None and not by_digest:
+        confirmed = confirm_tag(registry, credentials, reference)
+        if confirmed is not None and confirmed != digest:
+            raise PublishFailed(f"the registry serves {digest} for tag {reference} but ACR reports {confirmed}")
+    return digest
+
+
 @repeatable_task("resolve-existing-image")
 def resolve_existing_image(
     registry: AcrRegistry, credentials: AlibabaCloudCredentials | None, reference: str
 ) -> ImageRef:
     """An image that is already in the registry, given as a tag or a ``sha256:`` digest, pinned by digest."""
-    client = docker.from_env()
-    login = registry_login(registry, credentials)
+    digest = served_digest(registry, credentials, reference)
     if reference.startswith("sha256:"):
-        image = _image_ref(registry, reference)
-        if registry_digest(client, image.pinned, login) != reference:
-            raise PublishFailed(f"the registry has no image {image.pinned}")
-        return image
-    digest = registry_digest(client, f"{registry.image_repository}:{reference}", login)
+        if digest != reference:
+            raise PublishFailed(f"the registry has no image {registry.image_repository}@{reference}")
+        return _image_ref(registry, reference)
     if digest is None:
         raise PublishFailed(f"the registry has no tag {registry.image_repository}:{reference}")
-    confirmed = confirm_tag(registry, credentials, reference)
-    if confirmed is not None and confirmed != digest:
-        raise PublishFailed(f"the registry serves {digest} for tag {reference} but ACR reports {confirmed}")
     return _image_ref(registry, digest, reference)

@@ -19,10 +19,10 @@ from pydantic import BaseModel, Field
 
 from tasks.logs import logger
 
-Trigger = Literal["manual", "nightly", "rollback"]
+Trigger = Literal["manual", "nightly", "push", "rollback"]
 RecordState = Literal["started", "verifying", "released", "rolled_back", "failed"]
-# Triggers that act on their own schedule; a pin holds them off.
-AUTOMATIC_TRIGGERS = ("nightly",)
+# Triggers that act on their own (a schedule, a registry push); a pin holds them off.
+AUTOMATIC_TRIGGERS = ("nightly", "push")
 MESSAGE_LIMIT = 1000
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import secrets
 import shutil
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -36,7 +38,33 @@ def free_port(host: str) -> int:
         return probe.getsockname()[1]
 
 
-def write_config(work_dir: Path, address: str, htpasswd: Path) -> Path:
+@dataclass(frozen=True)
+class Notifications:
+    """Where the registry sends its events (distribution's ``notifications.endpoints``): manifest pushes and
+    deletes, as the real registry sends them, with this ``Authorization`` header. The registry retries an event
+    until the endpoint answers 2xx or 3xx, so an endpoint that is down gets the events once it is up."""
+
+    url: str
+    authorization: str
+
+    def config(self) -> dict:
+        return {
+            "endpoints": [
+                {
+                    "name": "notify",
+                    "url": self.url,
+                    "headers": {"Authorization": [self.authorization]},
+                    "timeout": "5s",
+                    "threshold": 3,
+                    "backoff": "1s",
+                    # Blob uploads and pulls say nothing about a new image: only manifests go out.
+                    "ignore": {"mediatypes": ["application/octet-stream"], "actions": ["pull"]},
+                }
+            ]
+        }
+
+
+def write_config(work_dir: Path, address: str, htpasswd: Path, notifications: Notifications | None = None) -> Path:
     """The registry's config. YAML is a superset of JSON, so JSON it is."""
     config = {
         "version": 0.1,
@@ -46,9 +74,13 @@ def write_config(work_dir: Path, address: str, htpasswd: Path) -> Path:
         "http": {"addr": address, "secret": secrets.token_hex(16)},
         "auth": {"htpasswd": {"realm": "localcloud-registry", "path": str(htpasswd)}},
     }
+    if notifications is not None:
+        config["notifications"] = notifications.config()
     path = work_dir / "config.yml"
-    path.write_text(json.dumps(config, indent=1))
-    path.chmod(0o600)
+    path.unlink(missing_ok=True)
+    # Readable by its owner only from the first byte: it holds the HTTP secret and the notification token.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        file.write(json.dumps(config, indent=1))
     return path
 
 
@@ -59,9 +91,11 @@ class RegistryProcess:
         self.log_path = log_path
 
     @classmethod
-    def start(cls, work_dir: Path, host: str, htpasswd: Path) -> "RegistryProcess":
+    def start(
+        cls, work_dir: Path, host: str, htpasswd: Path, notifications: Notifications | None = None
+    ) -> "RegistryProcess":
         address = f"{host}:{free_port(host)}"
-        config = write_config(work_dir, address, htpasswd)
+        config = write_config(work_dir, address, htpasswd, notifications)
         log_path = work_dir / "registry.log"
         with log_path.open("ab") as log:
             process = subprocess.Popen(

@@ -14,10 +14,10 @@ from typing import Any
 
 from localcloud.registry.client import ManifestInfo, RegistryClient
 from localcloud.registry.htpasswd import HtpasswdFile
-from localcloud.registry.process import RegistryProcess
+from localcloud.registry.process import Notifications, RegistryProcess
 from localcloud.registry.temporary_users import TemporaryLogin, TemporaryUsers
 
-__all__ = ["Registry", "RegistryNotManaged", "ManifestInfo", "TemporaryLogin"]
+__all__ = ["Registry", "RegistryNotManaged", "ManifestInfo", "Notifications", "TemporaryLogin"]
 
 ADMIN_USER = "localcloud-admin"
 
@@ -45,8 +45,9 @@ class Registry:
         return f"Registry({self.address!r}, managed={self._process is not None})"
 
     @classmethod
-    def start(cls, work_dir: Path, host: str = "127.0.0.1") -> "Registry":
-        """Run ``docker-registry`` on a free port of ``host``, storing images under ``work_dir/storage``.
+    def start(cls, work_dir: Path, host: str = "127.0.0.1", notifications: Notifications | None = None) -> "Registry":
+        """Run ``docker-registry`` on a free port of ``host``, storing images under ``work_dir/storage`` (and
+        sending its push events to ``notifications``, when given).
 
         A restart with the same ``work_dir`` keeps the images and the temporary logins that have not expired.
         """
@@ -56,7 +57,7 @@ class Registry:
         htpasswd.set_user(*admin)
         temporary_users = TemporaryUsers(htpasswd)
         temporary_users.purge_expired()
-        process = RegistryProcess.start(work_dir, host, htpasswd.path)
+        process = RegistryProcess.start(work_dir, host, htpasswd.path, notifications)
         return cls(process.address, admin, process=process, temporary_users=temporary_users)
 
     @classmethod

@@ -1,0 +1,56 @@
+"""``eci-release webhook``: serve the receiver with uvicorn until SIGINT or SIGTERM.
+
+It needs a Prefect server (``PREFECT_API_URL``) for the blocks the rules name, the push marks and the events.
+When it is ready it prints one line: JSON with ``url`` and the paths it serves under ``--json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from deployments.webhook.app import create_app
+from deployments.webhook.events import send
+from deployments.webhook.receiver import Receiver
+from deployments.webhook.registry_check import RegistryCheck
+from deployments.webhook.replays import ReplayWindow
+from deployments.webhook.rules import Rules
+from deployments.webhook.tokens import Tokens
+
+REPLAY_WINDOW_SECONDS = 600
+PATHS = {"acr": "/acr", "registry": "/registry", "health": "/health"}
+
+
+def build_receiver(rules_file: Path) -> Receiver:
+    rules = Rules.load(rules_file)
+    return Receiver(rules, RegistryCheck.from_rules(rules), ReplayWindow(REPLAY_WINDOW_SECONDS), send)
+
+
+def _log_requests_to_stderr() -> None:
+    # Prefect has configured the root logger by now; the receiver's own lines get a handler of their own.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    requests_log = logging.getLogger("eci_release.webhook")
+    requests_log.addHandler(handler)
+    requests_log.setLevel(logging.INFO)
+    requests_log.propagate = False
+
+
+def serve(host: str, port: int, rules_file: Path, tokens_file: Path | None, as_json: bool) -> int:
+    tokens = Tokens.from_file_or_environment(tokens_file)
+    receiver = build_receiver(rules_file)
+    listener = socket.create_server((host, port))  # bound before the line is printed: the URL works at once
+    url = f"http://{host}:{listener.getsockname()[1]}"
+    _log_requests_to_stderr()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(receiver, tokens), access_log=False, log_level="warning", lifespan="off")
+    )
+    ready = {"url": url, "paths": PATHS, "rules": len(receiver.rules.rules)}
+    print(json.dumps(ready) if as_json else f"webhook receiver on {url} (POST {url}/acr, {url}/registry)", flush=True)
+    server.run(sockets=[listener])
+    return 0

@@ -1,0 +1,217 @@
+"""Registry pushes into releases, on the running stack: the real registry notifies the receiver (`eci-release
+webhook`, started by `eci-release up`), which emits a Prefect event that the on-push deployment's trigger turns into
+a run on a worker. Refusals are judged by what reached the Prefect server (no event, no run), releases by the
+group read back through the SDKs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import statistics
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from deployments.sample_app import stage_sample_app
+from deployments.webhook.tokens import new_token
+from tests.stack.support import TARGET, group_images, pinned, push_web_image, run_and_wait, served_pages, wait_run
+from tests.stack.webhooks import (
+    acr_payload,
+    docker_push,
+    on_push_runs,
+    post,
+    pushed_events,
+    registry_envelope,
+    wait_for_on_push_runs,
+    wait_for_pushed_events,
+)
+from tests.support.images import SEEDED_REPOSITORY
+
+
+def _release_tag() -> str:
+    return f"v{uuid.uuid4().hex[:8]}"  # the stack's rule releases tags that start with "v"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _some_digest() -> str:
+    return "sha256:" + hashlib.sha256(uuid.uuid4().bytes).hexdigest()
+
+
+@pytest.fixture
+def webhook(stack):
+    """The receiver's URL and token; the tokens file is put back as it was after the test."""
+    tokens_file = Path(stack["webhook_tokens_file"])
+    original = tokens_file.read_text()
+    yield stack["webhook_url"], stack["webhook_token"], tokens_file
+    tokens_file.write_text(original)
+
+
+def _assert_on_the_image(sdk, cloud, digest: str) -> None:
+    configured, running = group_images(sdk)
+    assert configured == pinned(cloud, digest)
+    assert running == [configured, configured]
+
+
+def test_refusals_emit_nothing_and_an_acr_payload_with_a_rotated_token_releases_once(
+    stack, fresh_group, stack_cloud, stack_sdk, webhook
+):
+    url, old_token, tokens_file = webhook
+    since = _now()
+    # Rotated: only the new token is valid, so the registry's own notification of the push below (it still sends
+    # the old one) is refused and retried; the ACR-shaped payload is what gets the push through.
+    token = new_token()
+    tokens_file.write_text(token + "\n")
+    tag = _release_tag()
+    digest = push_web_image(stack_cloud, stack_sdk, tag, f"pushed as {tag}")
+    payload = acr_payload(SEEDED_REPOSITORY, tag, digest)
+    envelope = registry_envelope(SEEDED_REPOSITORY, tag, digest)
+    refusals = {
+        "the rotated-out token": (post(url, "/acr", payload, token=old_token), 401),
+        "no token": (post(url, "/acr", payload), 401),
+        "a wrong token": (post(url, "/acr", payload, token=new_token(), where="header"), 401),
+        "an ACR token as a bearer token": (post(url, "/acr", payload, token=token, where="bearer"), 401),
+        "a registry token in the query": (post(url, "/registry", envelope, token=token, where="query"), 401),
+        "not JSON": (post(url, "/acr", b"{not json", token=token), 400),
+        "a truncated body": (post(url, "/acr", json.dumps(payload).encode()[:-9], token=token), 400),
+        "the wrong shape": (post(url, "/acr", {"push_data": {"tag": tag}}, token=token), 400),
+        "an ACR payload on the registry path": (post(url, "/registry", payload, token=token, where="bearer"), 400),
+        "a 10 MB body": (post(url, "/acr", b"x" * 10_000_000, token=token), 413),
+        "GET": (post(url, "/acr", payload, token=token, method="GET"), 405),
+        "a digest the registry does not serve for the tag": (
+            post(url, "/acr", acr_payload(SEEDED_REPOSITORY, tag, _some_digest()), token=token),
+            409,
+        ),
+        "a tag no rule matches": (
+            post(url, "/acr", acr_payload(SEEDED_REPOSITORY, "x" + tag, digest), token=token),
+            202,
+        ),
+        "another repository": (post(url, "/acr", acr_payload("other_team/app", tag, digest), token=token), 202),
+        "a pull": (
+            post(
+                url, "/registry", registry_envelope(SEEDED_REPOSITORY, tag, digest, "pull"), token=token, where="bearer"
+            ),
+            202,
+        ),
+        "a delete": (
+            post(
+                url,
+                "/registry",
+                registry_envelope(SEEDED_REPOSITORY, tag, digest, "delete"),
+                token=token,
+                where="bearer",
+            ),
+            202,
+        ),
+    }
+    for case, (response, status) in refusals.items():
+        assert response.status_code == status, f"{case}: {response.status_code} {response.text}"
+        answer = response.json()
+        assert "event_id" not in json.dumps(answer), f"{case}: {answer}"
+        if status == 202:
+            assert answer.get("ignored") or answer["events"][0].get("ignored"), f"{case}: {answer}"
+    # No and wrong tokens get the same answer: nothing tells a prober which it was.
+    assert refusals["no token"][0].json() == refusals["a wrong token"][0].json()
+
+    accepted = post(url, "/acr", payload, token=token, where="header")
+    assert accepted.status_code == 202, accepted.text
+    event_id = accepted.json()["event_id"]
+    replay = post(url, "/acr", payload, token=token)
+    assert replay.status_code == 202 and "accepted in the last" in replay.json()["ignored"]
+    # Both tokens valid again (a rotation's middle step): the registry's retried notification now gets in, and
+    # is the same image again.
+    tokens_file.write_text(f"{token}\n{old_token}\n")
+
+    [run] = wait_for_on_push_runs(since, 1)
+    run = wait_run(run.id)
+    assert run.state.is_completed(), run.state.message
+    assert run.parameters["image"]["digest"] == digest and run.parameters["trigger"] == "push"
+    _assert_on_the_image(stack_sdk, stack_cloud, digest)
+    assert served_pages(stack_sdk) == [f"pushed as {tag}"] * 2
+    # Only the accepted push reached the server, and it made exactly one run.
+    assert [str(event.id) for event in pushed_events(since)] == [event_id]
+    assert len(on_push_runs(since)) == 1
+
+
+def test_a_docker_push_releases_right_after_a_burst_of_unmatched_and_forged_pushes(
+    stack, fresh_group, stack_cloud, stack_sdk, webhook, tmp_path
+):
+    url, token, _ = webhook
+    since = _now()
+
+    def timed(send):
+        started = time.perf_counter()
+        response = send()
+        return response.status_code, time.perf_counter() - started
+
+    unmatched = [
+        lambda: post(
+            url, "/registry", registry_envelope("other_team/app", "v1", _some_digest()), token=token, where="bearer"
+        )
+        for _ in range(200)
+    ]
+    forged = [
+        lambda: post(url, "/acr", acr_payload(SEEDED_REPOSITORY, _release_tag(), _some_digest()), token=new_token())
+        for _ in range(200)
+    ]
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(timed, [send for pair in zip(unmatched, forged) for send in pair]))
+    statuses = [status for status, _ in answers]
+    assert statuses.count(202) == 200 and statuses.count(401) == 200, sorted(set(statuses))
+    latencies = sorted(seconds for _, seconds in answers)
+    print(
+        f"burst of 400: p50 {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p99 {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms"
+    )
+
+    tag = _release_tag()
+    pushed_at = time.monotonic()
+    digest = docker_push(stack_cloud, stack_sdk, SEEDED_REPOSITORY, tag, tmp_path)
+    [run] = wait_for_on_push_runs(since, 1)
+    run = wait_run(run.id)
+    assert run.state.is_completed(), run.state.message
+    print(f"docker push -> verified in {time.monotonic() - pushed_at:.1f} s")
+    _assert_on_the_image(stack_sdk, stack_cloud, digest)
+    assert served_pages(stack_sdk, "/version.txt") == [tag, tag]
+    assert [event.payload["digest"] for event in pushed_events(since)] == [digest]
+
+
+def test_three_pushes_in_a_row_release_only_the_newest(stack, fresh_group, stack_cloud, stack_sdk):
+    since = _now()
+    tags = [_release_tag() for _ in range(3)]
+    digests = [push_web_image(stack_cloud, stack_sdk, tag, f"push {n}") for n, tag in enumerate(tags)]
+    wait_for_pushed_events(since, 3)
+    runs = [wait_run(run.id) for run in wait_for_on_push_runs(since, 3)]
+    completed = [run for run in runs if run.state.is_completed()]
+    assert [run.parameters["image"]["digest"] for run in completed] == [digests[-1]]
+    for run in runs:
+        if run not in completed:
+            assert run.state.is_cancelled() and "superseded by the newer run" in run.state.message, run.state
+    _assert_on_the_image(stack_sdk, stack_cloud, digests[-1])
+    assert served_pages(stack_sdk) == ["push 2", "push 2"]
+
+
+def test_the_push_of_a_release_itself_starts_nothing(stack, fresh_group, stack_cloud, stack_sdk, tmp_path):
+    since = _now()
+    tag = _release_tag()  # a tag the rule would release if anybody else pushed it
+    run = run_and_wait(
+        "release/release",
+        target=TARGET,
+        image={"repository": SEEDED_REPOSITORY, "tag": tag},
+        source={"context": str(stage_sample_app(tag, tmp_path))},
+    )
+    assert run.state.is_completed(), run.state.message
+    # The registry did notify the receiver, which knew the push for this release's own.
+    webhook_log = Path(stack["logs"]) / "webhook.log"
+    deadline = time.monotonic() + 20
+    while f"pushed by the release run {run.id} itself" not in webhook_log.read_text():
+        assert time.monotonic() < deadline, webhook_log.read_text()[-2000:]
+        time.sleep(0.5)
+    assert pushed_events(since) == [] and on_push_runs(since) == []
+    assert served_pages(stack_sdk, "/version.txt") == [tag, tag]
