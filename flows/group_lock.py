@@ -4,29 +4,41 @@ The lock is a Prefect global concurrency limit of one slot named after the group
 it holds across processes and machines, and it is lease-based (renewed while held), so a crashed holder frees the
 group once its lease runs out. The limit is created when missing; it is never skipped (``strict``).
 
-While a release holds the group, later runs for it wait. When several wait, the newest request wins: each run
-tags itself with the group (and its trigger) before it waits, and a run that gets the lock ends as superseded,
-naming the newest run for the same group that was asked for after it and is still waiting, running or completed
-(a failed or cancelled run supersedes nothing). A run a person started (manual, rollback) is never superseded by
+While a release holds the group, later runs for it wait. When several wait, the newest request wins: a run that
+gets the lock ends as superseded, naming the newest run for the same group that was asked for after it and is
+still waiting, running or completed (a failed or cancelled run supersedes nothing). Runs for the group are the
+ones tagged with it (each run tags itself with the group and its trigger before it waits) and the deployment runs
+due now that no worker has started yet, whose parameters name the group: pushes a second apart make runs that
+start in any order. A run a person started (manual, rollback) is never superseded by
 a nightly run: that one would then find the group pinned, or deploy after it.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import datetime, timezone
 
 from prefect import runtime
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterExpectedStartTime,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+    FlowRunFilterTags,
+)
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
 from tasks.logs import logger
+from tasks.models import ScalingGroupRef
 from tasks.release_record import AUTOMATIC_TRIGGERS
 
+# Every deployment of prefect.yaml carries this tag.
+DEPLOYMENT_TAG = "eci-release"
 # Renewed every few seconds while held; a holder that died frees the group after this long.
 LEASE_SECONDS = 60
 
@@ -45,8 +57,11 @@ def group_tag(group_id: str) -> str:
     return f"eci-release-group:{group_id}"
 
 
+_TRIGGER_TAG = "eci-release-trigger:"
+
+
 def trigger_tag(trigger: str) -> str:
-    return f"eci-release-trigger:{trigger}"
+    return _TRIGGER_TAG + trigger
 
 
 # A run in one of these states is a request that still stands (or that was carried out).
@@ -60,9 +75,16 @@ def _requested_at(run: FlowRun):
     return run.expected_start_time or run.created
 
 
+def run_trigger(run: FlowRun) -> str:
+    """What started a run: its trigger tag once it runs, before that its ``trigger`` parameter."""
+    for tag in run.tags:
+        if tag.startswith(_TRIGGER_TAG):
+            return tag.removeprefix(_TRIGGER_TAG)
+    return str(run.parameters.get("trigger", "manual"))
+
+
 def superseding_run(me: FlowRun, my_trigger: str, runs: list[FlowRun]) -> FlowRun | None:
     """The newest of ``runs`` (all for my group) that supersedes me, or None."""
-    automatic = {trigger_tag(trigger) for trigger in AUTOMATIC_TRIGGERS}
     person_started = my_trigger not in AUTOMATIC_TRIGGERS
     later = [
         run
@@ -70,7 +92,7 @@ def superseding_run(me: FlowRun, my_trigger: str, runs: list[FlowRun]) -> FlowRu
         if run.id != me.id
         and run.state_type in _STANDING
         and _requested_at(run) > _requested_at(me)
-        and not (person_started and automatic & set(run.tags))
+        and not (person_started and run_trigger(run) in AUTOMATIC_TRIGGERS)
     ]
     return max(later, key=_requested_at) if later else None
 
@@ -99,18 +121,33 @@ def _announce(flow_run_id: str, tags: list[str]) -> FlowRun:
         return run
 
 
-def _runs_of_group(tag: str) -> list[FlowRun]:
+def _names_group(run: FlowRun, group: ScalingGroupRef) -> bool:
+    named = run.parameters.get("scaling_group") or (run.parameters.get("target") or {}).get("scaling_group")
+    return named in (group.scaling_group_id, group.scaling_group_name)
+
+
+def _runs_of_group(group: ScalingGroupRef) -> list[FlowRun]:
     with get_client(sync_client=True) as client:
-        return client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[tag])),
+        announced = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[group_tag(group.scaling_group_id)])),
             sort=FlowRunSort.START_TIME_DESC,
             limit=200,
         )
+        not_started = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                tags=FlowRunFilterTags(all_=[DEPLOYMENT_TAG]),
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED, StateType.PENDING])),
+                expected_start_time=FlowRunFilterExpectedStartTime(before_=datetime.now(timezone.utc)),
+            ),
+            limit=200,
+        )
+    return announced + [run for run in not_started if _names_group(run, group)]
 
 
 @contextmanager
-def hold_group(group_id: str, trigger: str):
+def hold_group(group: ScalingGroupRef, trigger: str):
     """Hold the group's lock for the body; raises ``Superseded`` when a newer request for the group exists."""
+    group_id = group.scaling_group_id
     flow_run_id = runtime.flow_run.id
     if flow_run_id is None:
         raise RuntimeError("hold_group works inside a flow run only")
@@ -119,7 +156,7 @@ def hold_group(group_id: str, trigger: str):
     _ensure_limit(name)
     logger().info("waiting for the release lock of %s", group_id)
     with concurrency(name, occupy=1, strict=True, lease_duration=LEASE_SECONDS):
-        newer = superseding_run(me, trigger, _runs_of_group(tag))
+        newer = superseding_run(me, trigger, _runs_of_group(group))
         if newer is not None:
             raise Superseded(newer)
         logger().info("holding the release lock of %s", group_id)

@@ -155,7 +155,7 @@ def run_holding_group(group: ScalingGroupRef, trigger: Trigger, release_it: Call
     alone, a successful manual release lifts the pin, a successful rollback sets it. Returns the result (also
     published as the report), or a Cancelled state when a newer request superseded this run."""
     try:
-        with hold_group(group.scaling_group_id, trigger):
+        with hold_group(group, trigger):
             pin = Pin.load(group.scaling_group_id)
             if pin and trigger in AUTOMATIC_TRIGGERS:
                 result = _held_off_by_pin(group.scaling_group_name, pin, trigger)

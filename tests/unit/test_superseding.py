@@ -51,3 +51,16 @@ def test_an_automatic_run_never_supersedes_a_run_a_person_started():
         assert superseding_run(me, person, [me, _run(2, trigger="nightly")]) is None
     nightly = _run(1, trigger="nightly")
     assert superseding_run(nightly, "nightly", [nightly, _run(2, trigger="manual")]) is not None
+
+
+def test_a_run_no_worker_has_started_yet_counts_by_its_trigger_parameter():
+    def waiting(minutes: float, trigger: str) -> FlowRun:
+        run = _run(minutes, state=StateType.SCHEDULED)
+        return run.model_copy(update={"tags": ["eci-release", "on-push"], "parameters": {"trigger": trigger}})
+
+    me = _run(1, trigger="push")
+    newer_push = waiting(2, "push")
+    assert superseding_run(me, "push", [me, newer_push]) == newer_push
+    manual = _run(1, trigger="manual")
+    assert superseding_run(manual, "manual", [manual, newer_push]) is None
+    assert superseding_run(manual, "manual", [manual, waiting(2, "manual")]) is not None
