@@ -26,9 +26,6 @@ REPLAY_WINDOW_SECONDS = 600
 PATHS = {"acr": "/acr", "registry": "/registry", "health": "/health"}
 
 
-def build_receiver(rules_file: Path) -> Receiver:
-    rules = Rules.load(rules_file)
-    return Receiver(rules, RegistryCheck.from_rules(rules), ReplayWindow(REPLAY_WINDOW_SECONDS), send)
 
 
 def _log_requests_to_stderr() -> None:
@@ -42,15 +39,16 @@ def _log_requests_to_stderr() -> None:
 
 
 def serve(host: str, port: int, rules_file: Path, tokens_file: Path | None, as_json: bool) -> int:
+    rules = Rules.load(rules_file)
     tokens = Tokens.from_file_or_environment(tokens_file)
-    receiver = build_receiver(rules_file)
+    receiver = Receiver(rules, RegistryCheck.from_rules(rules), ReplayWindow(REPLAY_WINDOW_SECONDS), send)
     listener = socket.create_server((host, port))  # bound before the line is printed: the URL works at once
     url = f"http://{host}:{listener.getsockname()[1]}"
     _log_requests_to_stderr()
     server = uvicorn.Server(
         uvicorn.Config(create_app(receiver, tokens), access_log=False, log_level="warning", lifespan="off")
     )
-    ready = {"url": url, "paths": PATHS, "rules": len(receiver.rules.rules)}
+    ready = {"url": url, "paths": PATHS, "rules": len(rules.rules)}
     print(json.dumps(ready) if as_json else f"webhook receiver on {url} (POST {url}/acr, {url}/registry)", flush=True)
     server.run(sockets=[listener])
     return 0

@@ -30,3 +30,19 @@ def test_invalid_arguments_exit_2_with_a_json_line_and_a_clear_error(args, messa
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
     assert outcome["status"] == "failed" and message in outcome["message"]
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "setup,message",
+    [
+        (lambda tmp: ["--rules", str(tmp / "missing.yaml")], "cannot read the rules file"),
+        (lambda tmp: ["--rules", "webhook-rules.yaml", "--tokens-file", str(tmp / "none")], "cannot read the webhook tokens file"),
+        (lambda tmp: ["--rules", "webhook-rules.yaml"], "no webhook token in $ECI_RELEASE_WEBHOOK_TOKENS"),
+    ],
+    ids=["no-rules-file", "no-tokens-file", "no-tokens"],
+)
+def test_the_webhook_receiver_refuses_to_start_without_rules_or_tokens_in_one_line(tmp_path, setup, message):
+    done = _cli("webhook", *setup(tmp_path), "--json")
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout.strip())["message"].startswith(message)
+    assert len(done.stderr.strip().splitlines()) == 1 and message in done.stderr and "Traceback" not in done.stderr
