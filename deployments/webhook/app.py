@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from deployments.webhook.payloads import BadPayload, NotAPush, parse_acr, parse_registry
+from deployments.webhook.payloads import BadPayload, NotAPush, Push, parse_acr, parse_registry
 from deployments.webhook.receiver import Outcome, Receiver, ignored
 from deployments.webhook.tokens import Tokens
 
@@ -60,35 +60,30 @@ def create_app(receiver: Receiver, tokens: Tokens, max_body_bytes: int = MAX_BOD
         log.log(level, "%s %s %s -> %d %s", client, request.method, request.url.path, outcome.status, what)
         return JSONResponse(outcome.body, status_code=outcome.status)
 
-    async def admitted(request: Request, presented: str | None) -> bytes | Outcome:
-        """The body of a request that may go on, or the refusal."""
-        if request.method != "POST":
-            return Outcome(405, {"error": f"{request.method} is not allowed here: POST the payload"})
-        if not tokens.accepts(presented):
-            return Outcome(401, {"error": "no or wrong webhook token"})
-        try:
-            return await _read_body(request, max_body_bytes)
-        except _TooLarge:
-            return Outcome(413, {"error": f"the body is over {max_body_bytes} bytes"})
+    def endpoint(token_of, parse, what: str, take):
+        """Admit (method, token, size), parse, then ``take`` the parsed body: (outcome, what to log)."""
 
-    async def acr(request: Request) -> Response:
-        body = await admitted(request, _acr_token(request))
-        if isinstance(body, Outcome):
-            return answer(request, body)
-        try:
-            push = parse_acr(body)
-        except BadPayload as error:
-            return answer(request, Outcome(400, {"error": f"not an ACR trigger payload: {error}"}))
-        return answer(request, await run_in_threadpool(receiver.take, push))
+        async def handle(request: Request) -> Response:
+            if request.method != "POST":
+                return answer(
+                    request, Outcome(405, {"error": f"{request.method} is not allowed here: POST the payload"})
+                )
+            if not tokens.accepts(token_of(request)):
+                return answer(request, Outcome(401, {"error": "no or wrong webhook token"}))
+            try:
+                parsed = parse(await _read_body(request, max_body_bytes))
+            except _TooLarge:
+                return answer(request, Outcome(413, {"error": f"the body is over {max_body_bytes} bytes"}))
+            except BadPayload as error:
+                return answer(request, Outcome(400, {"error": f"not {what}: {error}"}))
+            return answer(request, *await take(parsed))
 
-    async def registry(request: Request) -> Response:
-        body = await admitted(request, _bearer(request))
-        if isinstance(body, Outcome):
-            return answer(request, body)
-        try:
-            events = parse_registry(body)
-        except BadPayload as error:
-            return answer(request, Outcome(400, {"error": f"not a registry notification: {error}"}))
+        return handle
+
+    async def take_acr(push: Push) -> tuple[Outcome, None]:
+        return await run_in_threadpool(receiver.take, push), None
+
+    async def take_envelope(events: list[tuple[str, Push | NotAPush]]) -> tuple[Outcome, str]:
         results = []
         for event_id, said in events:
             outcome = (
@@ -98,8 +93,7 @@ def create_app(receiver: Receiver, tokens: Tokens, max_body_bytes: int = MAX_BOD
         # The registry sends the envelope again until it gets a 2xx: only a refusal worth retrying is not one.
         status = max((outcome.status for _, outcome in results), key=lambda status: (status != 202, status))
         body = {"events": [{"id": event_id, **outcome.body} for event_id, outcome in results]}
-        reason = "; ".join(f"{event_id}: {outcome.reason}" for event_id, outcome in results)
-        return answer(request, Outcome(status, body), reason)
+        return Outcome(status, body), "; ".join(f"{event_id}: {outcome.reason}" for event_id, outcome in results)
 
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True})
@@ -111,8 +105,12 @@ def create_app(receiver: Receiver, tokens: Tokens, max_body_bytes: int = MAX_BOD
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     return Starlette(
         routes=[
-            Route("/acr", acr, methods=methods),
-            Route("/registry", registry, methods=methods),
+            Route("/acr", endpoint(_acr_token, parse_acr, "an ACR trigger payload", take_acr), methods=methods),
+            Route(
+                "/registry",
+                endpoint(_bearer, parse_registry, "a registry notification", take_envelope),
+                methods=methods,
+            ),
             Route("/health", health, methods=["GET"]),
         ],
         exception_handlers={ClientDisconnect: disconnected},

@@ -26,8 +26,6 @@ REPLAY_WINDOW_SECONDS = 600
 PATHS = {"acr": "/acr", "registry": "/registry", "health": "/health"}
 
 
-
-
 def _log_requests_to_stderr() -> None:
     # Prefect has configured the root logger by now; the receiver's own lines get a handler of their own.
     handler = logging.StreamHandler(sys.stderr)

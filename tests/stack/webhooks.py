@@ -97,13 +97,17 @@ def pushed_events(since: datetime) -> list:
     return page.events
 
 
-def wait_for_pushed_events(since: datetime, count: int, timeout: float = 30) -> list:
+def _wait_for(read, count: int, what: str, timeout: float) -> list:
     deadline = time.monotonic() + timeout
-    while len(events := pushed_events(since)) < count:
+    while len(found := read()) < count:
         if time.monotonic() > deadline:
-            raise AssertionError(f"{len(events)} push event(s) reached the server in {timeout} s, not {count}")
+            raise AssertionError(f"{len(found)} {what} in {timeout} s, not {count}")
         time.sleep(0.5)
-    return events
+    return found
+
+
+def wait_for_pushed_events(since: datetime, count: int, timeout: float = 30) -> list:
+    return _wait_for(lambda: pushed_events(since), count, "push event(s) reached the server", timeout)
 
 
 def on_push_runs(since: datetime) -> list[FlowRun]:
@@ -117,9 +121,4 @@ def on_push_runs(since: datetime) -> list[FlowRun]:
 
 
 def wait_for_on_push_runs(since: datetime, count: int, timeout: float = 30) -> list[FlowRun]:
-    deadline = time.monotonic() + timeout
-    while len(runs := on_push_runs(since)) < count:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{len(runs)} on-push run(s) were created in {timeout} s, not {count}")
-        time.sleep(0.5)
-    return runs
+    return _wait_for(lambda: on_push_runs(since), count, "on-push run(s) were created", timeout)

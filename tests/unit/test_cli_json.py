@@ -36,7 +36,10 @@ def test_invalid_arguments_exit_2_with_a_json_line_and_a_clear_error(args, messa
     "setup,message",
     [
         (lambda tmp: ["--rules", str(tmp / "missing.yaml")], "cannot read the rules file"),
-        (lambda tmp: ["--rules", "webhook-rules.yaml", "--tokens-file", str(tmp / "none")], "cannot read the webhook tokens file"),
+        (
+            lambda tmp: ["--rules", "webhook-rules.yaml", "--tokens-file", str(tmp / "none")],
+            "cannot read the webhook tokens file",
+        ),
         (lambda tmp: ["--rules", "webhook-rules.yaml"], "no webhook token in $ECI_RELEASE_WEBHOOK_TOKENS"),
     ],
     ids=["no-rules-file", "no-tokens-file", "no-tokens"],
