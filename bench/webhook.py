@@ -14,26 +14,22 @@ Starts `eci-release up` (SQLite, Docker-backed instances, default latencies). Th
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from deployments.stack_process import StackProcess
-from deployments.webhook.tokens import new_token
 from localcloud import LocalCloudInfo
 from tests.stack.support import wait_run
 from tests.stack.webhooks import (
-    acr_payload,
+    burst,
     docker_push,
-    post,
-    registry_envelope,
+    percentiles_ms,
     wait_for_on_push_runs,
     wait_for_pushed_events,
 )
@@ -42,34 +38,11 @@ from tests.support.sdk import SdkClients
 
 
 def _burst(url: str, token: str, count: int) -> None:
-    def digest() -> str:
-        return "sha256:" + uuid.uuid4().hex * 2
-
-    sends = []
-    for _ in range(count):
-        unmatched = registry_envelope("other_team/app", "v1", digest())
-        sends.append(lambda body=unmatched: post(url, "/registry", body, token=token, where="bearer"))
-        forged = acr_payload(SEEDED_REPOSITORY, f"v{uuid.uuid4().hex[:8]}", digest())
-        sends.append(lambda body=forged: post(url, "/acr", body, token=new_token()))
-
-    def timed(send):
-        started = time.perf_counter()
-        return send().status_code, time.perf_counter() - started
-
     started = time.perf_counter()
-    with ThreadPoolExecutor(16) as pool:
-        answers = list(pool.map(timed, sends))
+    answers = burst(url, token, count)
     wall = time.perf_counter() - started
-    latencies = sorted(seconds * 1000 for _, seconds in answers)
-
-    def percentile(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(len(latencies) * p))]
-
     print(f"burst: {len(answers)} requests in {wall:.2f} s, answers {dict(Counter(s for s, _ in answers))}")
-    print(
-        f"burst latency ms: p50 {statistics.median(latencies):.1f}  p90 {percentile(0.9):.1f}  "
-        f"p99 {percentile(0.99):.1f}  max {latencies[-1]:.1f}"
-    )
+    print(f"burst latency: {percentiles_ms([seconds for _, seconds in answers])}")
 
 
 def _push_to_verified(cloud: LocalCloudInfo, sdk: SdkClients, workdir: Path) -> dict[str, float]:

@@ -210,15 +210,13 @@ def webhook(
     """Receive registry pushes (ACR triggers, registry notifications) and turn each into a Prefect event that
     the on-push deployment runs. Needs PREFECT_API_URL. Runs until Ctrl-C (or SIGTERM)."""
     from deployments.webhook.rules import RulesError
-    from deployments.webhook.server import serve
+    from deployments.webhook.server import SetupError, serve
     from deployments.webhook.tokens import TokenError
 
     try:
         code = serve(host, port, rules, tokens_file, as_json)
-    except (RulesError, TokenError, OSError) as error:
+    except (RulesError, TokenError, SetupError, OSError) as error:
         _fail("eci-release webhook", str(error), as_json)
-    except Exception as error:  # the blocks the rules name, or the Prefect server, cannot be read
-        _fail("eci-release webhook", f"cannot load the rules' blocks from the Prefect server: {error}", as_json)
     raise typer.Exit(code)
 
 

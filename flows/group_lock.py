@@ -16,7 +16,7 @@ a nightly run: that one would then find the group pinned, or deploy after it.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from prefect import runtime
 from prefect.client.orchestration import get_client
@@ -37,6 +37,7 @@ from tasks.logs import logger
 from tasks.models import ScalingGroupRef
 from tasks.release_record import AUTOMATIC_TRIGGERS
 
+CLOCK_SLACK = timedelta(seconds=10)
 # Every deployment of prefect.yaml carries this tag.
 DEPLOYMENT_TAG = "eci-release"
 # Renewed every few seconds while held; a holder that died frees the group after this long.
@@ -122,7 +123,8 @@ def _announce(flow_run_id: str, tags: list[str]) -> FlowRun:
 
 
 def _names_group(run: FlowRun, group: ScalingGroupRef) -> bool:
-    named = run.parameters.get("scaling_group") or (run.parameters.get("target") or {}).get("scaling_group")
+    target = run.parameters.get("target")
+    named = run.parameters.get("scaling_group") or (target.get("scaling_group") if isinstance(target, dict) else None)
     return named in (group.scaling_group_id, group.scaling_group_name)
 
 
@@ -137,8 +139,10 @@ def _runs_of_group(group: ScalingGroupRef) -> list[FlowRun]:
             flow_run_filter=FlowRunFilter(
                 tags=FlowRunFilterTags(all_=[DEPLOYMENT_TAG]),
                 state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED, StateType.PENDING])),
-                expected_start_time=FlowRunFilterExpectedStartTime(before_=datetime.now(timezone.utc)),
+                # Due now (a little slack for a worker whose clock is behind the server's), not scheduled later.
+                expected_start_time=FlowRunFilterExpectedStartTime(before_=datetime.now(timezone.utc) + CLOCK_SLACK),
             ),
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC,
             limit=200,
         )
     return announced + [run for run in not_started if _names_group(run, group)]

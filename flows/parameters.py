@@ -35,12 +35,12 @@ class ImageSpec(BaseModel):
     def _names_an_image(self) -> "ImageSpec":
         if not self.tag and not self.digest:
             raise ValueError("give the image a tag (to build and push, or to deploy) or a digest (to deploy)")
-        if self.repository is not None and not REPOSITORY_PATTERN.match(self.repository):
+        if self.repository is not None and not REPOSITORY_PATTERN.fullmatch(self.repository):
             raise ValueError(
                 f"repository {self.repository!r} must be namespace/name in lower case letters, digits "
                 "and . _ - separators, e.g. my_team/web-app"
             )
-        if self.tag is not None and not TAG_PATTERN.match(self.tag):
+        if self.tag is not None and not TAG_PATTERN.fullmatch(self.tag):
             raise ValueError(
                 f"tag {self.tag!r} must be 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"
             )
@@ -48,8 +48,8 @@ class ImageSpec(BaseModel):
 
 
 class TargetSpec(BaseModel):
-    scaling_group: str = Field(description="scaling group id (asg-...) or name")
-    container: str = Field(description="the container in the scaling configuration that gets the image")
+    scaling_group: str = Field(min_length=1, description="scaling group id (asg-...) or name")
+    container: str = Field(min_length=1, description="the container in the scaling configuration that gets the image")
 
 
 class RolloutSpec(BaseModel):

@@ -53,6 +53,10 @@ class OwnPush(BaseModel):
     def pushed(self, digest: str) -> None:
         self.model_copy(update={"digest": digest})._save()
 
+    def failed(self) -> None:
+        """The push did not happen: a person's next push of the tag is theirs."""
+        Variable.unset(_name(self.repository, self.tag))
+
     def _save(self) -> None:
         Variable.set(_name(self.repository, self.tag), self.model_dump(mode="json"), overwrite=True)
 

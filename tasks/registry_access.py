@@ -8,6 +8,7 @@ from typing import Callable
 
 import docker
 import requests
+from alibabacloud_cr20181201 import models as cr
 from docker.errors import APIError, DockerException, NotFound
 
 from blocks.credentials import AlibabaCloudCredentials
@@ -79,3 +80,45 @@ def repo_digest(image, repository: str) -> str | None:
         if name == repository:
             return digest
     return None
+
+
+def confirm_tag(registry: AcrRegistry, credentials: AlibabaCloudCredentials | None, tag: str) -> str | None:
+    """The digest ACR's own API reports for the tag (Enterprise), or None where there is no such API."""
+    if registry.edition != "enterprise" or not registry.instance_id or credentials is None:
+        return None
+    client = credentials.get_cr_client()
+    repository = call(
+        lambda: client.get_repository(
+            cr.GetRepositoryRequest(
+                instance_id=registry.instance_id, repo_namespace_name=registry.namespace, repo_name=registry.repository
+            )
+        ),
+        what="cr GetRepository",
+    ).body
+    if not repository.repo_id:
+        raise PublishFailed(
+            f"ACR has no repository {registry.namespace}/{registry.repository} in instance {registry.instance_id}"
+        )
+    tag_info = call(
+        lambda: client.get_repo_tag(
+            cr.GetRepoTagRequest(instance_id=registry.instance_id, repo_id=repository.repo_id, tag=tag)
+        ),
+        what="cr GetRepoTag",
+    ).body
+    # ACR shows digests as bare hex (no "sha256:").
+    return f"sha256:{tag_info.digest.removeprefix('sha256:')}" if tag_info.digest else None
+
+
+def served_digest(registry: AcrRegistry, credentials: AlibabaCloudCredentials | None, reference: str) -> str | None:
+    """The digest the registry serves for a tag or a ``sha256:`` digest of the block's repository, or None when it
+    has no such image. For a tag, ACR's own API (Enterprise) must agree."""
+    by_digest = reference.startswith("sha256:")
+    name = f"{registry.image_repository}{'@' if by_digest else ':'}{reference}"
+    with registry_errors("connecting to the Docker engine"):
+        engine = docker.from_env()
+    digest = registry_digest(engine, name, registry_login(registry, credentials))
+    if digest is not None and not by_digest:
+        confirmed = confirm_tag(registry, credentials, reference)
+        if confirmed is not None and confirmed != digest:
+            raise PublishFailed(f"the registry serves {digest} for tag {reference} but ACR reports {confirmed}")
+    return digest

@@ -5,12 +5,14 @@
     GET  /health     200 when serving
 
 Refusals emit no event: 405 wrong method, 401 no or wrong token (one answer for both), 413 a body over the
-limit, 400 a body that is not the expected JSON. Requests are logged by path and outcome, never with their
-query string or headers, which carry the token.
+limit, 400 a body that is not the expected JSON. A registry envelope is answered 202 with each event's own
+outcome inside (or 503 when trying again can help): the registry resends anything else forever. Requests are
+logged by path and outcome, never with their query string or headers, which carry the token.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
 from starlette.applications import Starlette
@@ -29,6 +31,12 @@ log = logging.getLogger("eci_release.webhook")
 
 class _TooLarge(Exception):
     pass
+
+
+class _AsciiJSON(JSONResponse):
+    # Anything a sender put in the body that comes back in an answer is escaped, lone surrogates included.
+    def render(self, content) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode()
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -53,15 +61,14 @@ def _acr_token(request: Request) -> str | None:
 
 
 def create_app(receiver: Receiver, tokens: Tokens, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
-    def answer(request: Request, outcome: Outcome, reason: str | None = None) -> Response:
+    def answer(request: Request, outcome: Outcome) -> Response:
         client = request.client.host if request.client else "-"
         level = logging.INFO if outcome.status == 202 else logging.WARNING
-        what = reason or outcome.reason
-        log.log(level, "%s %s %s -> %d %s", client, request.method, request.url.path, outcome.status, what)
-        return JSONResponse(outcome.body, status_code=outcome.status)
+        log.log(level, "%s %s %s -> %d %s", client, request.method, request.url.path, outcome.status, outcome.reason)
+        return _AsciiJSON(outcome.body, status_code=outcome.status)
 
     def endpoint(token_of, parse, what: str, take):
-        """Admit (method, token, size), parse, then ``take`` the parsed body: (outcome, what to log)."""
+        """Admit (method, token, size), parse, then ``take`` the parsed body."""
 
         async def handle(request: Request) -> Response:
             if request.method != "POST":
@@ -76,24 +83,31 @@ def create_app(receiver: Receiver, tokens: Tokens, max_body_bytes: int = MAX_BOD
                 return answer(request, Outcome(413, {"error": f"the body is over {max_body_bytes} bytes"}))
             except BadPayload as error:
                 return answer(request, Outcome(400, {"error": f"not {what}: {error}"}))
-            return answer(request, *await take(parsed))
+            return answer(request, await take(parsed))
 
         return handle
 
-    async def take_acr(push: Push) -> tuple[Outcome, None]:
-        return await run_in_threadpool(receiver.take, push), None
+    async def take_acr(push: Push) -> Outcome:
+        return await run_in_threadpool(receiver.take, push)
 
-    async def take_envelope(events: list[tuple[str, Push | NotAPush]]) -> tuple[Outcome, str]:
+    async def take_envelope(events: list[tuple[str, Push | NotAPush | BadPayload]]) -> Outcome:
         results = []
         for event_id, said in events:
-            outcome = (
-                ignored(said.reason) if isinstance(said, NotAPush) else await run_in_threadpool(receiver.take, said)
-            )
+            if isinstance(said, NotAPush):
+                outcome = ignored(said.reason)
+            elif isinstance(said, BadPayload):
+                outcome = Outcome(400, {"error": f"not a registry event: {said}"})
+            else:
+                outcome = await run_in_threadpool(receiver.take, said)
             results.append((event_id, outcome))
-        # The registry sends the envelope again until it gets a 2xx: only a refusal worth retrying is not one.
-        status = max((outcome.status for _, outcome in results), key=lambda status: (status != 202, status))
-        body = {"events": [{"id": event_id, **outcome.body} for event_id, outcome in results]}
-        return Outcome(status, body), "; ".join(f"{event_id}: {outcome.reason}" for event_id, outcome in results)
+        # The registry sends an envelope again, and holds back every later one, until it gets a 2xx: so the answer
+        # is 503 only when trying again can help; each event's own refusal is told inside the 202.
+        status = 503 if any(outcome.status == 503 for _, outcome in results) else 202
+        return Outcome(
+            status,
+            {"events": [{"id": event_id, "status": outcome.status, **outcome.body} for event_id, outcome in results]},
+            note="; ".join(f"{event_id}: {outcome.status} {outcome.reason}" for event_id, outcome in results),
+        )
 
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True})

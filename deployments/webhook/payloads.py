@@ -54,7 +54,7 @@ class _AcrPushData(_Strict):
     @field_validator("tag")
     @classmethod
     def _tag(cls, tag: str) -> str:
-        if not TAG_PATTERN.match(tag):
+        if not TAG_PATTERN.fullmatch(tag):
             raise ValueError("not a valid image tag")
         return tag
 
@@ -98,38 +98,47 @@ class _Target(_Strict):
 
 
 class _RegistryEvent(_Strict):
-    id: str
-    action: str
+    id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,100}$")
+    action: str = Field(pattern=r"^[a-z]{1,20}$")
     target: _Target
 
 
 class _Envelope(_Strict):
-    events: list[_RegistryEvent] = Field(min_length=1, max_length=100)
+    events: list[dict] = Field(min_length=1, max_length=100)
 
 
-def parse_registry(body: bytes) -> list[tuple[str, Push | NotAPush]]:
-    """(event id, what it says) for each event of the envelope."""
-    return [(event.id, _registry_event(event)) for event in _validated(_Envelope, body).events]
+def parse_registry(body: bytes) -> list[tuple[str, Push | NotAPush | BadPayload]]:
+    """(event id, what it says) for each event of the envelope; one malformed event spoils only itself, since
+    the registry sends an envelope it got no 2xx for again and again."""
+    return [_registry_event(number, event) for number, event in enumerate(_validated(_Envelope, body).events)]
 
 
-def _registry_event(event: _RegistryEvent) -> Push | NotAPush:
+def _registry_event(number: int, document: dict) -> tuple[str, Push | NotAPush | BadPayload]:
+    try:
+        event = _RegistryEvent.model_validate(document)
+    except ValidationError as error:
+        return f"#{number}", BadPayload(first_problem(error, "the event"))
+    return event.id, _what_it_says(event)
+
+
+def _what_it_says(event: _RegistryEvent) -> Push | NotAPush | BadPayload:
     target = event.target
     if event.action != "push":
         return NotAPush(f"a {event.action} event, not a push")
     if not target.tag:
         return NotAPush("a push without a tag (a blob, or a manifest pushed by digest)")
-    if not REPOSITORY_PATTERN.match(target.repository):
-        return NotAPush(f"repository {target.repository!r} is not namespace/name")
-    if not TAG_PATTERN.match(target.tag) or target.digest is None:
-        raise BadPayload(f"event {event.id}: a push needs a valid tag and a sha256 digest")
+    if not REPOSITORY_PATTERN.fullmatch(target.repository):
+        return NotAPush("the repository is not namespace/name")
+    if not TAG_PATTERN.fullmatch(target.tag) or target.digest is None:
+        return BadPayload("a push needs a valid tag and a sha256 digest")
     return Push(repository=target.repository, tag=target.tag, digest=target.digest, source="registry")
 
 
 def _validated(model: type[BaseModel], body: bytes):
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadPayload(f"the body is not JSON: {error}") from None
+    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, a 5000-digit number, deep nesting
+        raise BadPayload(f"the body is not JSON: {str(error)[:200]}") from None
     try:
         return model.model_validate(document)
     except ValidationError as error:

@@ -11,7 +11,7 @@ from blocks.registry import AcrRegistry
 from deployments.webhook.rules import Rules
 from flows.inputs import registry_for
 from flows.parameters import ImageSpec
-from tasks.publish import served_digest
+from tasks.registry_access import served_digest
 
 
 class RegistryCheck:

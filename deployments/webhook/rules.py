@@ -38,7 +38,7 @@ class Rule(BaseModel):
     @field_validator("repository")
     @classmethod
     def _repository(cls, repository: str) -> str:
-        if not REPOSITORY_PATTERN.match(repository):
+        if not REPOSITORY_PATTERN.fullmatch(repository):
             raise ValueError("must be namespace/name in lower case, e.g. my_team/web")
         return repository
 

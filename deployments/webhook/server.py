@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 import uvicorn
+from prefect.client.orchestration import get_client
+from prefect.exceptions import ObjectNotFound
 
 from deployments.webhook.app import create_app
 from deployments.webhook.events import send
@@ -36,10 +38,43 @@ def _log_requests_to_stderr() -> None:
     requests_log.propagate = False
 
 
+class SetupError(RuntimeError):
+    """What the rules name cannot be found in the Prefect server."""
+
+
+def _registry_check(rules: Rules) -> RegistryCheck:
+    try:
+        return RegistryCheck.from_rules(rules)
+    except Exception as error:  # no server at PREFECT_API_URL, or no such block
+        raise SetupError(f"cannot load the rules' blocks from the Prefect server: {error}") from None
+
+
+def _check_deployments(rules: Rules) -> None:
+    """Every deployment a rule names exists and has a trigger: an event for one without would start nothing."""
+    try:
+        _read_deployments(rules)
+    except SetupError:
+        raise
+    except Exception as error:  # no server at PREFECT_API_URL
+        raise SetupError(f"cannot read the rules' deployments from the Prefect server: {error}") from None
+
+
+def _read_deployments(rules: Rules) -> None:
+    with get_client(sync_client=True) as client:
+        for name in sorted({rule.deployment for rule in rules.rules}):
+            try:
+                deployment = client.read_deployment_by_name(name)
+            except ObjectNotFound:
+                raise SetupError(f"a rule names the deployment {name}, which does not exist: deploy it first") from None
+            if not client.read_resource_related_automations(f"prefect.deployment.{deployment.id}"):
+                raise SetupError(f"the deployment {name} has no trigger: events for it would start nothing")
+
+
 def serve(host: str, port: int, rules_file: Path, tokens_file: Path | None, as_json: bool) -> int:
     rules = Rules.load(rules_file)
     tokens = Tokens.from_file_or_environment(tokens_file)
-    receiver = Receiver(rules, RegistryCheck.from_rules(rules), ReplayWindow(REPLAY_WINDOW_SECONDS), send)
+    receiver = Receiver(rules, _registry_check(rules), ReplayWindow(REPLAY_WINDOW_SECONDS), send)
+    _check_deployments(rules)
     listener = socket.create_server((host, port))  # bound before the line is printed: the URL works at once
     url = f"http://{host}:{listener.getsockname()[1]}"
     _log_requests_to_stderr()

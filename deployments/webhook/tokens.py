@@ -1,7 +1,7 @@
 """The shared tokens senders authenticate with. Two may be valid at once, so a token is rotated without a missed
 push: add the new one, move the senders over, remove the old one.
 
-Tokens come from a file (one per line, re-read when it changes, so rotation needs no restart) or from
+Tokens come from a file (one per line, read for every request, so rotation needs no restart) or from
 ``ECI_RELEASE_WEBHOOK_TOKENS`` (comma-separated).
 """
 
@@ -40,7 +40,6 @@ class Tokens:
     def __init__(self, file: Path | None = None, tokens: tuple[str, ...] = ()) -> None:
         self._file = file
         self._tokens = tokens
-        self._stamp: tuple[int, int] | None = None
         if file is not None:
             self._reload()
 
@@ -52,13 +51,11 @@ class Tokens:
 
     def _reload(self) -> None:
         try:
-            status = self._file.stat()
-        except OSError as error:
-            raise TokenError(f"cannot read the webhook tokens file {self._file}: {error.strerror}") from None
-        stamp = (status.st_mtime_ns, status.st_size)
-        if stamp != self._stamp:
-            self._tokens = _checked(self._file.read_text().splitlines(), str(self._file))
-            self._stamp = stamp
+            text = self._file.read_text()
+        except (OSError, UnicodeDecodeError) as error:
+            why = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            raise TokenError(f"cannot read the webhook tokens file {self._file}: {why}") from None
+        self._tokens = _checked(text.splitlines(), str(self._file))
 
     def accepts(self, presented: str | None) -> bool:
         """Whether ``presented`` is one of the tokens; the time taken does not depend on how much of it matches."""
@@ -66,7 +63,7 @@ class Tokens:
             try:
                 self._reload()
             except TokenError:
-                pass  # a file being rewritten: the tokens read last stay valid
+                pass  # a file being rewritten (or broken): the tokens read last stay valid
         given = (presented or "").encode()
         matched = False
         for token in self._tokens:  # every token compared, so timing does not tell which one is close either

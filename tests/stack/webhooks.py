@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFi
 from deployments.sample_app import stage_sample_app
 from deployments.webhook.events import PUSHED
 from localcloud import LocalCloudInfo
+from tests.support.images import SEEDED_REPOSITORY
 from tests.support.sdk import SdkClients
 
 REFERENCE = Path(__file__).resolve().parents[1] / "support" / "webhooks"
@@ -69,6 +71,37 @@ def post(
     with requests.Session() as session:
         session.trust_env = False  # loopback: never through a proxy
         return session.request(method, url + path, params=params, headers=headers, data=data, timeout=30)
+
+
+def random_digest() -> str:
+    return "sha256:" + uuid.uuid4().hex * 2
+
+
+def burst(url: str, token: str, count: int, parallel: int = 16) -> list[tuple[int, float]]:
+    """``count`` authenticated notifications for a repository no rule matches and ``count`` forged ACR payloads
+    (a wrong token) for the released repository, interleaved, ``parallel`` at a time: (status, seconds) each."""
+    sends = []
+    for _ in range(count):
+        unmatched = registry_envelope("other_team/app", "v1", random_digest())
+        forged = acr_payload(SEEDED_REPOSITORY, f"v{uuid.uuid4().hex[:8]}", random_digest())
+        sends.append(lambda body=unmatched: post(url, "/registry", body, token=token, where="bearer"))
+        sends.append(lambda body=forged: post(url, "/acr", body, token=uuid.uuid4().hex * 2))
+
+    def timed(send) -> tuple[int, float]:
+        started = time.perf_counter()
+        return send().status_code, time.perf_counter() - started
+
+    with ThreadPoolExecutor(parallel) as pool:
+        return list(pool.map(timed, sends))
+
+
+def percentiles_ms(seconds: list[float]) -> str:
+    ordered = sorted(value * 1000 for value in seconds)
+
+    def at(p: float) -> float:
+        return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+    return f"p50 {at(0.5):.1f} ms, p90 {at(0.9):.1f} ms, p99 {at(0.99):.1f} ms, max {ordered[-1]:.1f} ms"
 
 
 def docker_push(cloud: LocalCloudInfo, sdk: SdkClients, repository: str, tag: str, workdir: Path) -> str:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
+from deployments.webhook.app import create_app
 from deployments.webhook.payloads import BadPayload, NotAPush, Push, parse_acr, parse_registry
 from deployments.webhook.receiver import Receiver
 from deployments.webhook.replays import ReplayWindow
@@ -66,15 +69,26 @@ def test_a_malformed_acr_payload_says_what_is_wrong(body, problem):
         parse_acr(body)
 
 
-def test_an_empty_or_malformed_envelope_is_refused():
+def test_an_empty_envelope_is_refused_and_a_malformed_event_spoils_only_itself():
     with pytest.raises(BadPayload, match="events"):
         parse_registry(b'{"events": []}')
-    with pytest.raises(BadPayload, match="digest"):
-        parse_registry(REGISTRY.replace(b'"sha256:79d6', b'"md5:79d6', 1))
     envelope = json.loads(REGISTRY)
-    del envelope["events"][0]["target"]["digest"]
-    with pytest.raises(BadPayload, match="tag and a sha256 digest"):
-        parse_registry(json.dumps(envelope).encode())
+    good = envelope["events"][0]
+    no_digest = json.loads(json.dumps(good))
+    del no_digest["target"]["digest"]
+    bad_digest = json.loads(REGISTRY.replace(b'"sha256:79d6', b'"md5:79d6', 1))["events"][0]
+    bad_id = {**good, "id": "\ud800"}
+    envelope["events"] = [good, no_digest, bad_digest, bad_id]
+    [(first, push), (_, missing), (_, malformed), (number, odd)] = parse_registry(json.dumps(envelope).encode())
+    assert isinstance(push, Push) and first == good["id"]
+    assert "tag and a sha256 digest" in str(missing) and "digest" in str(malformed)
+    assert isinstance(odd, BadPayload) and number == "#3"
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000, b'{"events": [' + b"9" * 5000 + b"]}"])
+def test_bodies_that_break_the_json_parser_are_malformed_too(body):
+    with pytest.raises(BadPayload, match="not JSON"):
+        parse_registry(body)
 
 
 def _rules(tmp_path: Path, text: str) -> Rules:
@@ -126,7 +140,8 @@ def test_two_tokens_are_valid_at_once_and_a_rewritten_file_counts_at_once(tmp_pa
 
 
 @pytest.mark.parametrize(
-    "text, problem", [("", "no webhook token"), ("a" * 20 + "\nb" * 20 + "\nc" * 20, "at most"), ("short", "shorter")]
+    "text, problem",
+    [("", "no webhook token"), ("\n".join(["a" * 20, "b" * 20, "c" * 20]), "at most"), ("short", "shorter")],
 )
 def test_bad_token_files_are_refused(tmp_path, text, problem):
     path = tmp_path / "tokens"
@@ -137,12 +152,12 @@ def test_bad_token_files_are_refused(tmp_path, text, problem):
 
 def test_the_replay_window_accepts_an_image_once_until_it_passes():
     window = ReplayWindow(0.2)
-    assert window.claim("team/web", DIGEST) and not window.claim("team/web", DIGEST) and window.seen("team/web", DIGEST)
-    assert window.claim("team/web", OTHER)
-    window.release("team/web", OTHER)
-    assert window.claim("team/web", OTHER)
+    assert window.claim(DIGEST) and not window.claim(DIGEST) and window.seen(DIGEST)
+    assert window.claim(OTHER)
+    window.release(OTHER)
+    assert window.claim(OTHER)
     time.sleep(0.25)
-    assert not window.seen("team/web", DIGEST) and window.claim("team/web", DIGEST)
+    assert not window.seen(DIGEST) and window.claim(DIGEST)
 
 
 class _Registry:
@@ -186,10 +201,80 @@ def test_an_unreachable_registry_or_server_is_503_and_the_retry_is_not_a_replay(
     sent = []
     down = _receiver(tmp_path, _Registry({}, down=True), sent)
     assert down.take(Push("team/web", "v1", DIGEST, "acr")).status == 503
-    receiver = _receiver(tmp_path, _Registry({"v1": DIGEST}), sent, fail_sends=1)
+    receiver = _receiver(tmp_path, _Registry({"v1": DIGEST, "v2": DIGEST, "latest": DIGEST}), sent, fail_sends=1)
     assert receiver.take(Push("team/web", "v1", DIGEST, "acr")).status == 503
     accepted = receiver.take(Push("team/web", "v1", DIGEST, "acr"))
     assert accepted.status == 202 and accepted.body["scaling_group"] == "web-a"
     assert [event.payload["digest"] for event in sent] == [DIGEST]
-    assert receiver.take(Push("team/web", "latest", DIGEST, "registry")).status == 202  # same image: a replay
+    assert receiver.take(Push("team/web", "v2", DIGEST, "registry")).status == 202  # same image: a replay
     assert len(sent) == 1
+    # The same image for another group (the second rule) is another release.
+    assert receiver.take(Push("team/web", "latest", DIGEST, "registry")).body["scaling_group"] == "web-b"
+    assert len(sent) == 2
+
+
+def test_a_push_the_release_made_itself_is_ignored_before_the_registry_is_asked(tmp_path):
+    class Mark:
+        flow_run_id = "run-1"
+
+    sent = []
+    receiver = _receiver(tmp_path, _Registry({}, down=True), sent, own=Mark())
+    outcome = receiver.take(Push("team/web", "v1", DIGEST, "registry"))
+    assert outcome.status == 202 and outcome.body["ignored"] == "pushed by the release run run-1 itself"
+    assert sent == []
+
+
+TOKEN = new_token()
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@contextmanager
+def _app(tmp_path, registry: _Registry):
+    """The receiver's ASGI app in process, with the registry stand-in; yields the client and the events sent."""
+    sent = []
+    app = create_app(_receiver(tmp_path, registry, sent), Tokens(tokens=(TOKEN,)), max_body_bytes=4096)
+    with TestClient(app) as client:
+        yield client, sent
+
+
+def _envelope(*events: dict) -> bytes:
+    return json.dumps({"events": list(events)}).encode()
+
+
+def _event(digest: str = DIGEST, action: str = "push") -> dict:
+    event = json.loads(REGISTRY)["events"][0]
+    event["action"] = action
+    event["target"].update(repository="team/web", tag="v1", digest=digest)
+    return event
+
+
+def test_http_refusals_say_why_and_send_nothing(tmp_path):
+    def chunks():
+        for _ in range(5):
+            yield b"x" * 1000  # no Content-Length: the limit is counted as the body arrives
+
+    with _app(tmp_path, _Registry({"v1": DIGEST})) as (client, sent):
+        assert client.get("/registry", headers=BEARER).status_code == 405
+        assert client.post("/registry", content=_envelope(_event())).status_code == 401
+        assert client.post("/registry", content=_envelope(_event()), params={"token": TOKEN}).status_code == 401
+        assert client.post("/acr", content=chunks(), params={"token": TOKEN}).status_code == 413
+        assert client.post("/acr", content=b"[" * 3000, headers={"X-Webhook-Token": TOKEN}).status_code == 400
+    assert sent == []
+
+
+def test_an_envelope_is_answered_202_with_each_events_own_outcome(tmp_path):
+    envelope = _envelope(_event(), _event(action="pull"), _event(digest=OTHER), {**_event(), "id": "\ud800"})
+    with _app(tmp_path, _Registry({"v1": DIGEST})) as (client, sent):
+        answer = client.post("/registry", content=envelope, headers=BEARER)
+    assert answer.status_code == 202, answer.text
+    events = answer.json()["events"]
+    assert [event["status"] for event in events] == [202, 202, 409, 400]
+    assert "event_id" in events[0] and "ignored" in events[1]
+    assert [event.payload["digest"] for event in sent] == [DIGEST]
+
+
+def test_an_envelope_worth_sending_again_is_503(tmp_path):
+    with _app(tmp_path, _Registry({}, down=True)) as (client, sent):
+        answer = client.post("/registry", content=_envelope(_event(), _event(action="pull")), headers=BEARER)
+    assert answer.status_code == 503
+    assert [event["status"] for event in answer.json()["events"]] == [503, 202] and sent == []
