@@ -1,0 +1,188 @@
+"""Small bugs a reviewer could plausibly miss, each breaking a promise the README makes, with the tests that must
+notice it. ``scripts/mutate`` puts them in one at a time.
+
+When you add a feature: add a mutant for each promise it makes (a change a user would notice, not a cosmetic
+one), name the cheapest tests that should catch it, and run ``scripts/mutate --only <name>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    promise: str
+    path: str
+    find: str
+    replace: str
+    tests: list[str]
+
+
+MUTANTS = [
+    Mutant(
+        "publish-ignores-push-errors",
+        "a push the registry refuses fails the release and says why",
+        "tasks/publish.py",
+        'if "error" in line or "errorDetail" in line:',
+        "if False:",
+        ["tests/integration/test_publish.py"],
+    ),
+    Mutant(
+        "sdk-config-logged",
+        "secrets never reach logs",
+        "blocks/credentials.py",
+        '        return EssClient(self.sdk_config("ess"))',
+        '        config = self.sdk_config("ess")\n'
+        "        import logging\n"
+        "        logging.getLogger('eci_release').warning('ess client config %s', config.to_map())\n"
+        "        return EssClient(config)",
+        ["tests/e2e/test_secrets.py"],
+    ),
+    Mutant(
+        "health-500-is-healthy",
+        "the probe instance must answer its health check (2xx/3xx)",
+        "tasks/verify.py",
+        "if response.status_code < 400:",
+        "if response.status_code < 600:",
+        ["tests/unit/test_verify_rules.py", "tests/integration/test_health_check.py"],
+    ),
+    Mutant(
+        "resume-user-suspended-processes",
+        "the release resumes only the scaling processes it suspended",
+        "tasks/processes.py",
+        " and p not in group.suspended_processes]",
+        "]",
+        ["tests/unit/test_verify_rules.py", "tests/contract/test_pipeline_calls.py"],
+    ),
+    Mutant(
+        "start-execution-without-client-token",
+        "a retry after a lost StartExecution response starts no second rollout",
+        "tasks/oos_executions.py",
+        "        client_token=uuid.uuid4().hex,\n        description=",
+        "        description=",
+        ["tests/contract/test_pipeline_calls.py"],
+    ),
+    Mutant(
+        "probe-scale-out-without-client-token",
+        "a retry after a lost ScaleWithAdjustment response starts no second probe instance",
+        "tasks/verify.py",
+        "        adjustment_value=1,\n        client_token=uuid.uuid4().hex,\n",
+        "        adjustment_value=1,\n",
+        ["tests/contract/test_pipeline_calls.py"],
+    ),
+    Mutant(
+        "probe-image-not-compared",
+        "the probe instance must run the released digest",
+        "tasks/verify.py",
+        'if probe.image != image or probe.status != "Running":',
+        'if probe.status != "Running":',
+        ["tests/contract/test_pipeline_calls.py"],
+    ),
+    Mutant(
+        "config-read-back-ignores-the-image",
+        "the configuration write is read back and must hold the new image",
+        "tasks/scaling_config.py",
+        "if after.get(before.container_name) != target:",
+        "if before.container_name not in after:",
+        ["tests/contract/test_pipeline_calls.py"],
+    ),
+    Mutant(
+        "sweep-ignores-instance-status",
+        "every InService instance must be Running the released digest",
+        "tasks/verify.py",
+        'if i.image != image or i.status != "Running"',
+        "if i.image != image",
+        ["tests/contract/test_pipeline_calls.py"],
+    ),
+    Mutant(
+        "no-resume-after-a-failed-template",
+        "a failed rollout leaves no scaling process suspended",
+        "tasks/rollback.py",
+        '    steps.attempt("could not resume scaling processes", resume)\n',
+        "",
+        ["tests/e2e/test_release.py::test_failed_rollout_is_rolled_back_to_the_snapshot"],
+    ),
+    Mutant(
+        "rollback-skips-the-configuration-restore",
+        "a failed release restores the configuration's image, also when the template's rollback fails",
+        "tasks/rollback.py",
+        '    steps.attempt(f"could not restore configuration {snapshot.scaling_configuration_id}", '
+        "restore_configuration)\n",
+        "",
+        ["tests/e2e/test_release.py::test_failed_rollout_is_rolled_back_to_the_snapshot"],
+    ),
+    Mutant(
+        "rollback-skips-standby-return",
+        "a failed release returns instances left in Standby to service",
+        "tasks/rollback.py",
+        '    steps.attempt("could not return instances from Standby", back_in_service)\n',
+        "",
+        ["tests/e2e/test_release.py::test_failed_rollout_is_rolled_back_to_the_snapshot"],
+    ),
+    Mutant(
+        "throttling-not-retried",
+        "throttling is retried with backoff",
+        "tasks/cloud_calls.py",
+        "    if isinstance(error, ThrottlingException):\n        return True\n",
+        "",
+        ["tests/integration/test_cloud_calls.py"],
+    ),
+    Mutant(
+        "client-errors-retried",
+        "only transient failures are retried",
+        "tasks/cloud_calls.py",
+        'return code in RETRYABLE_CODES or code.startswith("Throttling") or (error.status_code or 0) >= 500',
+        "return True",
+        ["tests/integration/test_cloud_calls.py"],
+    ),
+    Mutant(
+        "cache-key-ignores-base-digests",
+        "a base image that moved to a new digest rebuilds",
+        "tasks/build.py",
+        "    digest.update(repr(sorted((bases or {}).items())).encode())\n",
+        "",
+        ["tests/unit/test_build_cache_key.py"],
+    ),
+    Mutant(
+        "cache-key-ignores-build-args",
+        "changed build args rebuild",
+        "tasks/build.py",
+        "    digest.update(repr(sorted((build_args or {}).items())).encode())\n",
+        "",
+        ["tests/unit/test_build_cache_key.py"],
+    ),
+    Mutant(
+        "webhook-any-token",
+        "every webhook request is authenticated",
+        "deployments/webhook/tokens.py",
+        "        return matched and presented is not None",
+        "        return True",
+        ["tests/unit/test_webhook_receiver.py"],
+    ),
+    Mutant(
+        "webhook-no-digest-check",
+        "a pushed digest the registry does not serve is refused",
+        "deployments/webhook/receiver.py",
+        "        if current == push.digest:\n            return None\n",
+        "        return None\n",
+        ["tests/unit/test_webhook_receiver.py"],
+    ),
+    Mutant(
+        "webhook-replays-accepted",
+        "the same push inside the replay window is accepted once",
+        "deployments/webhook/receiver.py",
+        "        if self.replays.seen(replay_key):\n            return accepted_already\n",
+        "",
+        ["tests/unit/test_webhook_receiver.py"],
+    ),
+    Mutant(
+        "nightly-supersedes-a-person",
+        "a run a person started is never superseded by an automatic one",
+        "flows/group_lock.py",
+        "        and not (person_started and run_trigger(run) in AUTOMATIC_TRIGGERS)\n",
+        "",
+        ["tests/unit/test_superseding.py"],
+    ),
+]
