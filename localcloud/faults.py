@@ -1,5 +1,7 @@
-"""Faults on demand, set through the control endpoint: API throttling, 5xx and dropped connections,
-failing image pulls, crash-looping containers, failing OOS loop items and stuck scaling activities."""
+"""Faults on demand, set through the control endpoint: API throttling, 5xx, dropped connections, answers lost
+after the action took effect, writes that do not stick; failing image pulls, crash-looping containers, new
+instances on the wrong image, container groups reported Pending or Failed; failing OOS loop items and stuck
+scaling activities."""
 
 from __future__ import annotations
 
@@ -12,13 +14,17 @@ from pydantic import BaseModel, Field, model_validator
 FaultKind = Literal[
     "throttle",  # 400 Throttling.User with x-acs-retry-after
     "server_error",  # 500 InternalError or 503 ServiceUnavailable (``status``)
-    "drop_connection",  # the connection closes with no response
+    "drop_connection",  # the connection closes with no response, before the action is carried out
+    "lost_response",  # the action is carried out, then the connection closes with no response
+    "no_effect",  # the call answers success and changes nothing (as when a concurrent writer undid it)
     "pull_failure",  # pulling an image whose reference contains ``image`` fails (ErrImagePull)
     "crash_loop",  # containers of an image whose reference contains ``image`` exit right after start
     "oos_child_failure",  # the OOS per-instance update of ``instance_id`` (or any instance) fails
     "stuck_activity",  # scaling activities of ``scaling_group_id`` (or any group) never finish
+    "launch_image",  # instances ``scaling_group_id`` (or any group) launches run ``image``, not the configuration's
+    "container_group_status",  # the container group of ``instance_id`` shows ``group_status`` (Pending, Failed)
 ]
-API_FAULTS = {"throttle", "server_error", "drop_connection"}
+API_FAULTS = {"throttle", "server_error", "drop_connection", "lost_response", "no_effect"}
 
 
 class FaultRule(BaseModel):
@@ -31,6 +37,7 @@ class FaultRule(BaseModel):
     instance_id: str | None = None
     scaling_group_id: str | None = None
     status: Literal[500, 503] = 503
+    group_status: Literal["Pending", "Failed"] = "Failed"
     retry_after_ms: int = Field(200, ge=1)
     hits: int = 0
 
@@ -38,6 +45,10 @@ class FaultRule(BaseModel):
     def _needs_its_target(self) -> "FaultRule":
         if self.kind in ("pull_failure", "crash_loop") and not self.image:
             raise ValueError(f"a {self.kind} fault needs 'image' (a substring of the image reference)")
+        if self.kind == "launch_image" and not self.image:
+            raise ValueError("a launch_image fault needs 'image' (the image new instances run instead)")
+        if self.kind == "container_group_status" and not self.instance_id:
+            raise ValueError("a container_group_status fault needs 'instance_id'")
         return self
 
 
@@ -86,3 +97,12 @@ class Faults:
             self._hit(lambda r: r.kind == "stuck_activity" and r.scaling_group_id in (None, scaling_group_id))
             is not None
         )
+
+    def launch_image(self, scaling_group_id: str) -> str | None:
+        """The image a new instance of the group runs instead of the configuration's, if a fault says so."""
+        rule = self._hit(lambda r: r.kind == "launch_image" and r.scaling_group_id in (None, scaling_group_id))
+        return rule.image if rule else None
+
+    def reported_status(self, instance_id: str) -> str | None:
+        rule = self._hit(lambda r: r.kind == "container_group_status" and r.instance_id == instance_id)
+        return rule.group_status if rule else None

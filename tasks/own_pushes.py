@@ -34,12 +34,12 @@ def _now() -> datetime:
 class OwnPush(BaseModel):
     repository: str
     tag: str
-    flow_run_id: str | None
+    flow_run_id: str
     digest: str | None = None
     expires_at: datetime
 
     @classmethod
-    def mark(cls, repository: str, tag: str, flow_run_id: str | None) -> "OwnPush":
+    def mark(cls, repository: str, tag: str, flow_run_id: str) -> "OwnPush":
         mark = cls(
             repository=repository,
             tag=tag,

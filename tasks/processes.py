@@ -12,10 +12,16 @@ from tasks.models import ScalingGroupRef
 TEMPLATE_PROCESSES = ["ScaleIn", "ScaleOut", "HealthCheck", "AlarmNotification", "ScheduledAction"]
 
 
+def processes_to_resume(suspended_now: list[str], suspended_before: list[str]) -> list[str]:
+    """The template's processes suspended now that were not suspended before the release: the ones it suspended.
+    A process the user had suspended stays suspended."""
+    return [p for p in suspended_now if p in TEMPLATE_PROCESSES and p not in suspended_before]
+
+
 def resume_processes(credentials: AlibabaCloudCredentials, group: ScalingGroupRef) -> list[str]:
     """Resume what the release suspended: the template's processes that were not suspended before it began."""
     current = find_group(credentials, group.scaling_group_id).suspended_processes
-    to_resume = [p for p in current if p in TEMPLATE_PROCESSES and p not in group.suspended_processes]
+    to_resume = processes_to_resume(current, group.suspended_processes)
     if to_resume:
         client = credentials.get_ess_client()
         call(

@@ -46,7 +46,9 @@ def _guarded(write):
 
 
 def _mark_own_push(registry: AcrRegistry, tag: str) -> OwnPush | None:
-    flow_run_id = str(runtime.flow_run.id) if runtime.flow_run.id else None
+    if runtime.flow_run.id is None:  # not a release run: nothing for the receiver to tell apart
+        return None
+    flow_run_id = str(runtime.flow_run.id)
     return _guarded(lambda: OwnPush.mark(f"{registry.namespace}/{registry.repository}", tag, flow_run_id))
 
 

@@ -24,6 +24,11 @@ class VerificationFailed(RuntimeError):
     pass
 
 
+def is_healthy(status_code: int) -> bool:
+    """2xx and 3xx are healthy; a 4xx or 5xx is not, however fast it came."""
+    return 200 <= status_code < 400
+
+
 def check_health(ip: str, port: int, path: str, timeout: float) -> str:
     """GET the health URL until it answers 2xx/3xx; returns what it answered."""
     url = f"http://{ip}:{port}{path}"
@@ -34,7 +39,7 @@ def check_health(ip: str, port: int, path: str, timeout: float) -> str:
     while time.monotonic() < deadline:
         try:
             response = session.get(url, timeout=5)
-            if response.status_code < 400:
+            if is_healthy(response.status_code):
                 return f"HTTP {response.status_code} from {url}"
             last = f"HTTP {response.status_code}"
         except requests.RequestException as error:

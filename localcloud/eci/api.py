@@ -85,8 +85,11 @@ def describe_container_groups(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
     ]
     groups.sort(key=lambda g: g.created_at)
     page, next_token = page_by_token(groups, req, limit_name="Limit", default_limit=20, max_limit=20)
+    rendered = [render_group(g, with_events=req.bool("WithEvent", default=True)) for g in page]
+    for shown in rendered:
+        shown["Status"] = cloud.faults.reported_status(shown["ContainerGroupId"]) or shown["Status"]
     return {
-        "ContainerGroups": [render_group(g, with_events=req.bool("WithEvent", default=True)) for g in page],
+        "ContainerGroups": rendered,
         "TotalCount": len(groups),
         "NextToken": next_token,
     }

@@ -340,11 +340,14 @@ class EssModel:
         configuration = self.configuration(group.active_configuration_id or "")
         launched = []
         for _ in range(count):
+            containers = [dict(c) for c in configuration.containers]
+            if wrong_image := self.cloud.faults.launch_image(group.id):
+                containers = [{**c, "Image": wrong_image} for c in containers]
             container_group = self.cloud.eci.create(
                 name=configuration.container_group_name,
                 region_id=group.region_id,
                 zone_id=group.zone_id,
-                containers=[dict(c) for c in configuration.containers],
+                containers=containers,
                 cpu=configuration.cpu,
                 memory=configuration.memory,
                 restart_policy=configuration.restart_policy,

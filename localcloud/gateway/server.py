@@ -79,11 +79,17 @@ class _Handler(BaseHTTPRequestHandler):
             version = headers.get("x-acs-version") or flat.get("Version", "")
             product = self._product(url.path, action, version)
             access_key_id = self.server.authenticator.authenticate(self.command, params, headers, body)
-            self._apply_api_fault(product, action)
+            fault = self._apply_api_fault(product, action)
+            if fault == "no_effect":
+                self._reply(200, {"RequestId": request_id}, request_id)
+                return
             business = unflatten({k: v for k, v in flat.items() if k not in _RPC_COMMON})
             request = ApiRequest(action=action, params=business, access_key_id=access_key_id, request_id=request_id)
             reached_action = True
-            self._reply(200, self.server.cloud.call(product, request), request_id)
+            answer = self.server.cloud.call(product, request)
+            if fault == "lost_response":  # done, but the caller never hears of it
+                raise DropConnection()
+            self._reply(200, answer, request_id)
         except DropConnection:
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -117,10 +123,13 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "NoSuchVersion", f"The specified version {version!r} does not exist; served: {served}.")
         return product
 
-    def _apply_api_fault(self, product: Product, action: str) -> None:
+    def _apply_api_fault(self, product: Product, action: str) -> str | None:
+        """Raise the fault that refuses this call, if any; returns the kind of a fault that acts on its answer."""
         fault = self.server.cloud.faults.api_fault(product.name, action)
         if fault is None:
-            return
+            return None
+        if fault.kind in ("lost_response", "no_effect"):
+            return fault.kind
         if fault.kind == "drop_connection":
             raise DropConnection()
         if fault.kind == "throttle":

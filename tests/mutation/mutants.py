@@ -20,6 +20,11 @@ class Mutant:
     tests: list[str]
 
 
+ROLLBACK_FAILS_TOO = (
+    "tests/contract/test_pipeline_calls.py::"
+    "test_when_the_templates_rollback_fails_too_the_configuration_and_processes_are_still_restored"
+)
+
 MUTANTS = [
     Mutant(
         "publish-ignores-push-errors",
@@ -44,15 +49,15 @@ MUTANTS = [
         "health-500-is-healthy",
         "the probe instance must answer its health check (2xx/3xx)",
         "tasks/verify.py",
-        "if response.status_code < 400:",
-        "if response.status_code < 600:",
+        "return 200 <= status_code < 400",
+        "return 200 <= status_code < 600",
         ["tests/unit/test_verify_rules.py", "tests/integration/test_health_check.py"],
     ),
     Mutant(
         "resume-user-suspended-processes",
         "the release resumes only the scaling processes it suspended",
         "tasks/processes.py",
-        " and p not in group.suspended_processes]",
+        " and p not in suspended_before]",
         "]",
         ["tests/unit/test_verify_rules.py", "tests/contract/test_pipeline_calls.py"],
     ),
@@ -102,7 +107,7 @@ MUTANTS = [
         "tasks/rollback.py",
         '    steps.attempt("could not resume scaling processes", resume)\n',
         "",
-        ["tests/e2e/test_release.py::test_failed_rollout_is_rolled_back_to_the_snapshot"],
+        [ROLLBACK_FAILS_TOO],
     ),
     Mutant(
         "rollback-skips-the-configuration-restore",
@@ -111,7 +116,7 @@ MUTANTS = [
         '    steps.attempt(f"could not restore configuration {snapshot.scaling_configuration_id}", '
         "restore_configuration)\n",
         "",
-        ["tests/e2e/test_release.py::test_failed_rollout_is_rolled_back_to_the_snapshot"],
+        [ROLLBACK_FAILS_TOO],
     ),
     Mutant(
         "rollback-skips-standby-return",
@@ -119,7 +124,7 @@ MUTANTS = [
         "tasks/rollback.py",
         '    steps.attempt("could not return instances from Standby", back_in_service)\n',
         "",
-        ["tests/e2e/test_release.py::test_failed_rollout_is_rolled_back_to_the_snapshot"],
+        [ROLLBACK_FAILS_TOO],
     ),
     Mutant(
         "throttling-not-retried",

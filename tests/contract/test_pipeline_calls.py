@@ -1,0 +1,135 @@
+"""The pipeline's cloud steps one at a time against localcloud, each under the fault that shows whether it keeps
+its promise: answers lost after the action took effect (ClientTokens), a write that does not stick (the read-back),
+new instances on another image (the probe check), instances that are not Running (the sweep), a failed template
+and a failed rollback (processes and configuration restored). Judged by the cloud's state read through the SDK."""
+
+from __future__ import annotations
+
+import pytest
+from alibabacloud_ess20220222 import models as ess
+from alibabacloud_oos20190601 import models as oos
+
+from blocks.credentials import AlibabaCloudCredentials, ProductEndpoints
+from tasks.cloud_views import find_group
+from tasks.models import ImageRef
+from tasks.oos_executions import TEMPLATE, follow, start_execution
+from tasks.rollback import rollback_release
+from tasks.rolling_update import RolloutFailed, rolling_update
+from tasks.scaling_config import ConfigWriteFailed, snapshot, update_scaling_config
+from tasks.verify import VerificationFailed, sweep, verify_scale_out
+from tests.support.cloud_views import REGION, active_configuration, group_by_name, instances
+from tests.support.images import push_image
+
+CONTAINER = "nginx"
+
+
+@pytest.fixture
+def credentials(local_cloud) -> AlibabaCloudCredentials:
+    endpoint = f"http://{local_cloud.info.endpoint}"
+    return AlibabaCloudCredentials(
+        access_key_id=local_cloud.info.access_key_id,
+        access_key_secret=local_cloud.info.access_key_secret,
+        region_id=local_cloud.info.region_id,
+        endpoints=ProductEndpoints(ess=endpoint, eci=endpoint, oos=endpoint, cr=endpoint),
+    )
+
+
+@pytest.fixture
+def before(seeded, credentials):
+    """The seeded group's configuration as the release snapshots it."""
+    return snapshot(credentials, find_group(credentials, "ess-eci-test"), CONTAINER)
+
+
+def _executions(sdk) -> list[str]:
+    listed = sdk.oos.list_executions(
+        oos.ListExecutionsRequest(region_id=REGION, template_name=TEMPLATE, max_results=100)
+    )
+    return [e.execution_id for e in listed.body.executions]
+
+
+def _scale_outs(sdk, group_id: str) -> list:
+    activities = sdk.ess.describe_scaling_activities(
+        ess.DescribeScalingActivitiesRequest(region_id=REGION, scaling_group_id=group_id, page_size=50)
+    ).body.scaling_activities
+    return [a for a in activities if (a.description or "").startswith("Adjust capacity") and a.created_instances]
+
+
+def _in_service(sdk) -> list[str]:
+    return [i.instance_id for i in instances(sdk, group_by_name(sdk).scaling_group_id, "InService")]
+
+
+def test_a_lost_start_execution_answer_starts_one_rollout_not_two(before, credentials, control, sdk, local_cloud):
+    image = push_image(local_cloud, "lost-answer", "lost answer")
+    known = set(_executions(sdk))
+    control.add_fault(kind="lost_response", product="oos", action="StartExecution", times=1)
+    execution_id = start_execution(
+        credentials, before, invoke_type="invoke", image=image, batch_number=1, batch_pause="Automatic"
+    )
+    assert [e for e in _executions(sdk) if e not in known] == [execution_id]
+    assert follow(credentials, execution_id, batch_number=1, timeout=120).status == "Success"
+
+
+def test_a_lost_probe_scale_out_answer_starts_one_probe_not_two(before, credentials, control, sdk):
+    started_with = _in_service(sdk)
+    control.add_fault(kind="lost_response", product="ess", action="ScaleWithAdjustment", times=1)
+    verification = verify_scale_out.fn(credentials, before, before.image, timeout=120)
+    assert verification.scaled_out
+    assert len(_scale_outs(sdk, before.group.scaling_group_id)) == 1
+    assert sorted(_in_service(sdk)) == sorted(started_with)
+
+
+def test_a_probe_that_comes_up_on_another_image_fails_verification_and_is_removed(
+    before, credentials, control, sdk, local_cloud
+):
+    started_with = _in_service(sdk)
+    other = push_image(local_cloud, "not-the-release", "another image")
+    control.add_fault(kind="launch_image", image=other, scaling_group_id=before.group.scaling_group_id)
+    with pytest.raises(VerificationFailed, match="not-the-release|runs .*, not"):
+        verify_scale_out.fn(credentials, before, before.image, timeout=120)
+    assert sorted(_in_service(sdk)) == sorted(started_with)
+
+
+def test_a_configuration_write_that_does_not_stick_fails_the_step(before, credentials, control, sdk, local_cloud):
+    image = ImageRef.parse_pinned(push_image(local_cloud, "unstuck", "never written"))
+    control.add_fault(kind="no_effect", product="ess", action="ModifyEciScalingConfiguration")
+    with pytest.raises(ConfigWriteFailed, match="reads back"):
+        update_scaling_config.fn(credentials, before, image)
+    assert active_configuration(sdk, group_by_name(sdk)).containers[0].image == before.image
+
+
+@pytest.mark.parametrize("status", ["Pending", "Failed"])
+def test_the_sweep_refuses_an_instance_that_is_not_running(before, credentials, control, sdk, status):
+    instance_id = _in_service(sdk)[0]
+    control.add_fault(kind="container_group_status", instance_id=instance_id, group_status=status)
+    with pytest.raises(VerificationFailed, match=f"{instance_id} runs .*\\({status}\\)"):
+        sweep(credentials, before, before.image)
+
+
+def test_a_rollout_resumes_only_the_processes_it_suspended(seeded, credentials, sdk, local_cloud):
+    group_id = group_by_name(sdk).scaling_group_id
+    sdk.ess.suspend_processes(
+        ess.SuspendProcessesRequest(region_id=REGION, scaling_group_id=group_id, processes=["ScaleIn"])
+    )
+    before = snapshot(credentials, find_group(credentials, group_id), CONTAINER)
+    image = push_image(local_cloud, "keep-scale-in", "keep scale-in suspended")
+    update_scaling_config.fn(credentials, before, ImageRef.parse_pinned(image))
+    assert rolling_update.fn(credentials, before, image, 1, "Automatic", timeout=120).status == "Success"
+    assert group_by_name(sdk).suspended_processes == ["ScaleIn"]
+
+
+def test_when_the_templates_rollback_fails_too_the_configuration_and_processes_are_still_restored(
+    before, credentials, control, sdk, local_cloud
+):
+    image = push_image(local_cloud, "fails-everywhere", "fails")
+    touched = _in_service(sdk)
+    update_scaling_config.fn(credentials, before, ImageRef.parse_pinned(image))
+    control.add_fault(kind="oos_child_failure")  # every per-instance update fails, the rollback's too
+    with pytest.raises(RolloutFailed) as failed:
+        rolling_update.fn(credentials, before, image, 1, "Automatic", timeout=120)
+    assert group_by_name(sdk).suspended_processes  # the failed template left them suspended
+    result = rollback_release.fn(credentials, before, image, failed.value.execution_id, touched, 1, timeout=120)
+    assert not result.complete and "instances" in result.message  # the template's rollback failed, and says so
+    group = group_by_name(sdk)
+    assert active_configuration(sdk, group).containers[0].image == before.image
+    assert group.suspended_processes == []
+    assert instances(sdk, group.scaling_group_id, "Standby") == []
