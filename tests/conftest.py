@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from localcloud import LocalCloud
 from localcloud.control_client import ControlClient
 from localcloud.timing import Latencies
+from tests.support.canary import LogRecords, record_issued_tokens
 from tests.support.requirements import require_docker
 from tests.support.sdk import SdkClients
 
@@ -32,10 +34,24 @@ def _no_proxy_for_loopback():
         os.environ.pop(name, None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def log_records():
+    """Every log record of the session, for the secret canary (tests/e2e/test_secrets.py)."""
+    recording = LogRecords()
+    loggers = [logging.getLogger(), logging.getLogger("prefect")]  # Prefect's loggers do not propagate to root
+    for logger in loggers:
+        logger.addHandler(recording)
+    logging.getLogger("eci_release").setLevel(logging.DEBUG)  # the pipeline's own records, every level
+    yield recording.texts
+    for logger in loggers:
+        logger.removeHandler(recording)
+
+
 @pytest.fixture(scope="session")
 def local_cloud(_no_proxy_for_loopback):
     require_docker()
     with LocalCloud(instances="docker", latencies=TEST_LATENCIES.model_copy()) as cloud:
+        cloud.issued_tokens = record_issued_tokens(cloud)
         yield cloud
 
 

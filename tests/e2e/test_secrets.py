@@ -1,5 +1,7 @@
 """Secrets stay out of everything Prefect stores, on the failure paths too: a registry that refuses the login,
-when deploying an existing tag and when building on a base image from that registry."""
+when deploying an existing tag and when building on a base image from that registry. And the suite's own canary:
+after the end-to-end runs before it (releases, rollbacks, bad input, credentials), none of the session's secrets
+is in a log record, a run, a result, an artifact, a variable, the database or a file under the Prefect home."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, get_current_set
 from flows.parameters import ImageSpec, SourceSpec, TargetSpec
 from flows.release import release
 from tests.e2e.conftest import REPOSITORY
-from tests.support.canary import files_holding_secret, holds_secret
+from tests.support.canary import files_holding_secret, holds_secret, secrets_in
 
 
 async def _stored_by_prefect(flow_run_id) -> list[bytes]:
@@ -88,3 +90,42 @@ def test_a_refused_registry_login_leaves_the_password_nowhere(
     # The failure still says what went wrong, in words.
     assert "authentication required" in str(error) or "unauthorized" in str(error).lower(), error
     assert control.mutating_calls(mark) == []
+
+
+async def _every_run_stored() -> list[bytes]:
+    async with get_client() as client:
+        runs = await client.read_flow_runs(limit=200)
+    stored = []
+    for run in runs:
+        stored += await _stored_by_prefect(run.id)
+    return stored
+
+
+def test_no_secret_of_the_session_is_anywhere_the_suites_runs_left_something(local_cloud, pipeline_env, log_records):
+    info = local_cloud.info
+    secrets = {
+        "access key secret": info.access_key_secret,
+        "STS key secret": info.sts_access_key_secret,
+        "STS token": info.security_token,
+        "registry admin password": local_cloud.cloud.registry.admin_auth()["password"],
+        **{f"ACR temporary token {n}": token for n, token in enumerate(local_cloud.issued_tokens)},
+    }
+    assert len(local_cloud.issued_tokens) >= 3, "the releases before this test logged in with temporary tokens"
+    stored = asyncio.run(_every_run_stored())
+    assert len(stored) > 50, "the runs before this test left logs, runs and artifacts to look through"
+    settings = get_current_settings()
+    places = {
+        "the Prefect database": [_database_file().read_bytes()],
+        "the Prefect API (logs, runs, task runs, artifacts, variables)": stored,
+        "log records": [text.encode() for text in log_records],
+    }
+    home_files = [path for path in Path(settings.home).rglob("*") if path.is_file()]
+    places["files under the Prefect home"] = [path.read_bytes() for path in home_files]
+    names = {secret: name for name, secret in secrets.items()}
+    found = sorted(
+        f"{names[secret]} in {where}"
+        for where, blobs in places.items()
+        for blob in blobs
+        for secret in secrets_in(blob, list(secrets.values()))
+    )
+    assert found == []

@@ -1,10 +1,12 @@
 """Looking for a secret where it must never be: in bytes as they are, and inside base64 runs (docker's
-``X-Registry-Auth`` header, basic-auth values, pickles of either)."""
+``X-Registry-Auth`` header, basic-auth values, pickles of either). And the secrets to look for: the session's
+log records, and every ACR temporary token localcloud issues to the suite."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import re
 from pathlib import Path
 
@@ -25,9 +27,48 @@ def _decoded_runs(blob: bytes):
 
 
 def holds_secret(blob: bytes, secret: str) -> bool:
-    needle = secret.encode()
-    return needle in blob or any(needle in decoded for decoded in _decoded_runs(blob))
+    return bool(secrets_in(blob, [secret]))
+
+
+def secrets_in(blob: bytes, secrets: list[str]) -> set[str]:
+    """Which of ``secrets`` the blob holds, as they are or base64-encoded (decoding the blob once for all)."""
+    needles = {secret: secret.encode() for secret in secrets}
+    found = {secret for secret, needle in needles.items() if needle in blob}
+    if len(found) < len(needles):
+        for decoded in _decoded_runs(blob):
+            found |= {secret for secret, needle in needles.items() if needle in decoded}
+    return found
 
 
 def files_holding_secret(root: Path, secret: str) -> list[Path]:
     return [path for path in root.rglob("*") if path.is_file() and holds_secret(path.read_bytes(), secret)]
+
+
+class LogRecords(logging.Handler):
+    """Every log record of the test session, as text (message and traceback)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.texts: list[str] = []
+        self.setFormatter(logging.Formatter("%(name)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.texts.append(self.format(record))
+        except Exception:  # a record that cannot be formatted is still looked at by its parts
+            self.texts.append(f"{record.msg!r} {record.args!r}")
+
+
+def record_issued_tokens(local_cloud) -> list[str]:
+    """Wrap the registry's token issue so the suite knows every ACR temporary token it handed out."""
+    registry = local_cloud.cloud.registry
+    issued: list[str] = []
+    issue = registry.issue_token
+
+    def issue_and_remember(ttl_seconds: float):
+        login = issue(ttl_seconds)
+        issued.append(login.password)
+        return login
+
+    registry.issue_token = issue_and_remember
+    return issued
