@@ -153,6 +153,38 @@ def test_server_errors_and_dropped_connections(seeded, sdk, control):
     assert _describe(sdk).body.scaling_groups
 
 
+def test_a_lost_answer_hides_an_action_that_took_effect_and_its_client_token_makes_the_retry_safe(seeded, sdk, control):
+    group = group_by_name(sdk)
+    token = uuid.uuid4().hex
+    request = ess.ModifyScalingGroupRequest(scaling_group_id=group.scaling_group_id, max_size=group.max_size + 1)
+    control.add_fault(kind="lost_response", action="ModifyScalingGroup", times=1)
+    with pytest.raises(UnretryableException):
+        sdk.ess.modify_scaling_group(request)
+    assert group_by_name(sdk).max_size == group.max_size + 1  # done, though the caller never heard
+    control.add_fault(kind="lost_response", product="ess", action="ScaleWithAdjustment", times=1)
+    scale_out = ess.ScaleWithAdjustmentRequest(
+        scaling_group_id=group.scaling_group_id,
+        adjustment_type="QuantityChangeInCapacity",
+        adjustment_value=1,
+        client_token=token,
+    )
+    with pytest.raises(UnretryableException):
+        sdk.ess.scale_with_adjustment(scale_out)
+    retried = sdk.ess.scale_with_adjustment(scale_out).body.scaling_activity_id  # the same token: the same activity
+    activities = sdk.ess.describe_scaling_activities(
+        ess.DescribeScalingActivitiesRequest(region_id=REGION, scaling_group_id=group.scaling_group_id)
+    ).body.scaling_activities
+    assert [a.scaling_activity_id for a in activities if a.description.startswith("Adjust")] == [retried]
+
+
+def test_a_write_with_no_effect_answers_success_and_changes_nothing(seeded, sdk, control):
+    group = group_by_name(sdk)
+    control.add_fault(kind="no_effect", action="ModifyScalingGroup", times=1)
+    request = ess.ModifyScalingGroupRequest(scaling_group_id=group.scaling_group_id, max_size=9)
+    assert sdk.ess.modify_scaling_group(request).body.request_id
+    assert group_by_name(sdk).max_size == group.max_size
+
+
 def test_audit_log_records_calls_without_secrets(seeded, local_cloud, control):
     mark = control.audit_mark()
     info = local_cloud.info
