@@ -26,6 +26,7 @@ from flows.parameters import ImageSpec, SourceSpec, TargetSpec
 from flows.release import release
 from tests.e2e.conftest import REPOSITORY
 from tests.support.canary import files_holding_secret, holds_secret, secrets_in
+from tests.support.images import push_image
 
 
 async def _stored_by_prefect(flow_run_id) -> list[bytes]:
@@ -101,7 +102,16 @@ async def _every_run_stored() -> list[bytes]:
     return stored
 
 
-def test_no_secret_of_the_session_is_anywhere_the_suites_runs_left_something(local_cloud, pipeline_env, log_records):
+def test_no_secret_of_the_session_is_anywhere_the_suites_runs_left_something(
+    seeded, local_cloud, pipeline_env, log_records
+):
+    # A release of its own first, so that the success path is looked at even when this test runs alone.
+    digest = push_image(local_cloud, f"canary-{uuid.uuid4().hex[:6]}", "canary").rpartition("@")[2]
+    released = release(
+        target=TargetSpec(scaling_group="ess-eci-test", container="nginx"),
+        image=ImageSpec(repository=REPOSITORY, digest=digest),
+    )
+    assert released.status == "released", released.message
     info = local_cloud.info
     secrets = {
         "access key secret": info.access_key_secret,
@@ -110,9 +120,9 @@ def test_no_secret_of_the_session_is_anywhere_the_suites_runs_left_something(loc
         "registry admin password": local_cloud.cloud.registry.admin_auth()["password"],
         **{f"ACR temporary token {n}": token for n, token in enumerate(local_cloud.issued_tokens)},
     }
-    assert len(local_cloud.issued_tokens) >= 3, "the releases before this test logged in with temporary tokens"
+    assert local_cloud.issued_tokens, "the releases logged in with ACR temporary tokens"
     stored = asyncio.run(_every_run_stored())
-    assert len(stored) > 50, "the runs before this test left logs, runs and artifacts to look through"
+    assert len(stored) > 20, "the runs left logs, runs and artifacts to look through"
     settings = get_current_settings()
     places = {
         "the Prefect database": [_database_file().read_bytes()],
