@@ -103,15 +103,18 @@ async def _every_run_stored() -> list[bytes]:
 
 
 def test_no_secret_of_the_session_is_anywhere_the_suites_runs_left_something(
-    seeded, local_cloud, pipeline_env, log_records
+    seeded, local_cloud, pipeline_env, log_records, tmp_path
 ):
     # A release of its own first, so that the success path is looked at even when this test runs alone.
     digest = push_image(local_cloud, f"canary-{uuid.uuid4().hex[:6]}", "canary").rpartition("@")[2]
-    released = release(
-        target=TargetSpec(scaling_group="ess-eci-test", container="nginx"),
-        image=ImageSpec(repository=REPOSITORY, digest=digest),
-    )
+    storage = tmp_path / "storage"
+    with temporary_settings(updates={PREFECT_RESULTS_LOCAL_STORAGE_PATH: storage}):
+        released = release(
+            target=TargetSpec(scaling_group="ess-eci-test", container="nginx"),
+            image=ImageSpec(repository=REPOSITORY, digest=digest),
+        )
     assert released.status == "released", released.message
+    assert not storage.exists() or list(storage.iterdir()) == []  # no task persisted what it returned
     info = local_cloud.info
     secrets = {
         "access key secret": info.access_key_secret,
