@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import datetime, timezone
 
 import docker
 from prefect.client.orchestration import get_client
@@ -26,6 +27,7 @@ from tests.stack.support import (
     start_run,
     wait_run,
 )
+from tests.stack.webhooks import on_push_runs, pushed_events, wait_for_receiver_log
 from tests.support.cloud_views import group_by_name
 from tests.support.images import SEEDED_REPOSITORY
 
@@ -64,7 +66,8 @@ def _latest_report(group_name: str) -> str:
 def test_release_deployment_from_a_source_ends_verified_on_the_new_digest(
     stack, fresh_group, stack_cloud, stack_sdk, tmp_path
 ):
-    version = f"api-{uuid.uuid4().hex[:8]}"
+    since = datetime.now(timezone.utc)
+    version = f"v{uuid.uuid4().hex[:8]}"  # a tag the webhook rule releases, had anybody else pushed it
     context = stage_sample_app(version, tmp_path)
     run = run_and_wait(
         "release/release",
@@ -77,6 +80,9 @@ def test_release_deployment_from_a_source_ends_verified_on_the_new_digest(
     assert "@sha256:" in configured and running == [configured, configured]
     assert served_pages(stack_sdk, "/version.txt") == [version, version]
     assert "released" in _latest_report("ess-eci-test")
+    # The registry told the receiver of the release's own push, which started nothing for it.
+    wait_for_receiver_log(stack, f"pushed by the release run {run.id} itself")
+    assert pushed_events(since) == [] and on_push_runs(since) == []
 
 
 def test_nightly_rebuilds_only_when_the_tree_or_a_base_image_changed(

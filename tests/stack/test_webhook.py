@@ -1,6 +1,7 @@
 """Registry pushes into releases, on the running stack: the real registry notifies the receiver (`eci-release
 webhook`, started by `eci-release up`), which emits a Prefect event that the on-push deployment's trigger turns into
-a run on a worker. Refusals are judged by what reached the Prefect server (no event, no run), releases by the
+a run on a worker. (That a release's own push starts nothing is checked by the source release of
+test_deployments.py.) Refusals are judged by what reached the Prefect server (no event, no run), releases by the
 group read back through the SDKs."""
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from deployments.sample_app import stage_sample_app
 from deployments.webhook.tokens import new_token
-from tests.stack.support import TARGET, group_images, pinned, push_web_image, run_and_wait, served_pages, wait_run
+from tests.stack.support import group_images, pinned, push_web_image, served_pages, wait_run
 from tests.stack.webhooks import (
     acr_payload,
     burst,
@@ -28,6 +28,7 @@ from tests.stack.webhooks import (
     registry_envelope,
     wait_for_on_push_runs,
     wait_for_pushed_events,
+    wait_for_receiver_log,
 )
 from tests.support.images import SEEDED_REPOSITORY
 
@@ -136,11 +137,7 @@ def test_refusals_emit_nothing_and_an_acr_payload_with_a_rotated_token_releases_
     tokens_file.write_text(f"{token}\n{old_token}\n")
 
     # The registry's own notification, held back while refused, gets in now and is the same release again.
-    webhook_log = Path(stack["logs"]) / "webhook.log"
-    deadline = time.monotonic() + 30
-    while f"{SEEDED_REPOSITORY}@{digest} was accepted for ess-eci-test" not in webhook_log.read_text():
-        assert time.monotonic() < deadline, webhook_log.read_text()[-2000:]
-        time.sleep(0.5)
+    wait_for_receiver_log(stack, f"{SEEDED_REPOSITORY}@{digest} was accepted for ess-eci-test")
     [run] = wait_for_on_push_runs(since, 1)
     run = wait_run(run.id)
     assert run.state.is_completed(), run.state.message
@@ -188,23 +185,3 @@ def test_three_pushes_in_a_row_release_only_the_newest(stack, fresh_group, stack
             assert run.state.is_cancelled() and "superseded by the newer run" in run.state.message, run.state
     _assert_on_the_image(stack_sdk, stack_cloud, digests[-1])
     assert served_pages(stack_sdk) == ["push 2", "push 2"]
-
-
-def test_the_push_of_a_release_itself_starts_nothing(stack, fresh_group, stack_cloud, stack_sdk, tmp_path):
-    since = _now()
-    tag = _release_tag()  # a tag the rule would release if anybody else pushed it
-    run = run_and_wait(
-        "release/release",
-        target=TARGET,
-        image={"repository": SEEDED_REPOSITORY, "tag": tag},
-        source={"context": str(stage_sample_app(tag, tmp_path))},
-    )
-    assert run.state.is_completed(), run.state.message
-    # The registry did notify the receiver, which knew the push for this release's own.
-    webhook_log = Path(stack["logs"]) / "webhook.log"
-    deadline = time.monotonic() + 20
-    while f"pushed by the release run {run.id} itself" not in webhook_log.read_text():
-        assert time.monotonic() < deadline, webhook_log.read_text()[-2000:]
-        time.sleep(0.5)
-    assert pushed_events(since) == [] and on_push_runs(since) == []
-    assert served_pages(stack_sdk, "/version.txt") == [tag, tag]

@@ -121,6 +121,15 @@ def docker_push(cloud: LocalCloudInfo, sdk: SdkClients, repository: str, tag: st
     return digest
 
 
+def wait_for_receiver_log(stack: dict, text: str, timeout: float = 30) -> None:
+    """Until the receiver's log (``<logs>/webhook.log`` of ``eci-release up``) says ``text``."""
+    log = Path(stack["logs"]) / "webhook.log"
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text():
+        assert time.monotonic() < deadline, f"the receiver never logged {text!r}: {log.read_text()[-2000:]}"
+        time.sleep(0.5)
+
+
 def pushed_events(since: datetime) -> list:
     with get_client(sync_client=True) as client:
         page = client.read_events(
