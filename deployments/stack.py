@@ -133,11 +133,13 @@ def run_stack(state_dir: Path, database: str, instances: str, workers: int, as_j
             [
                 str(Path(sys.executable).parent / "eci-release"),
                 *("webhook", "--port", str(webhook_port), "--rules", str(REPO_ROOT / "webhook-rules.yaml")),
-                *("--tokens-file", str(tokens_file)),
+                *("--tokens-file", str(tokens_file), "--json"),
             ],
             env=env,
         )
         wait_http_ok(f"{webhook_url}/health", 60, webhook, "the webhook receiver")
+        ready_line = next(line for line in children.log_tail("webhook", 1_000).splitlines() if line.startswith("{"))
+        receiver = json.loads(ready_line)  # the receiver's --json line: its URL and paths
         info = {
             "api_url": api_url,
             "ui_url": api_url.removesuffix("/api"),
@@ -147,7 +149,8 @@ def run_stack(state_dir: Path, database: str, instances: str, workers: int, as_j
             "blocks": {"credentials": BLOCK_NAME, "registry": BLOCK_NAME},
             "database": database,
             "logs": str(state_dir / "logs"),
-            "webhook_url": webhook_url,
+            "webhook_url": receiver["url"],
+            "webhook_paths": receiver["paths"],
             "webhook_token": webhook_token,
             "webhook_tokens_file": str(tokens_file),
             "localcloud": cloud.info,

@@ -60,6 +60,7 @@ def test_refusals_emit_nothing_and_an_acr_payload_with_a_rotated_token_releases_
     stack, fresh_group, stack_cloud, stack_sdk, webhook
 ):
     url, old_token, tokens_file = webhook
+    assert stack["webhook_paths"] == {"acr": "/acr", "registry": "/registry", "health": "/health"}
     since = _now()
     # Rotated: only the new token is valid, so the registry's own notification of the push below (it still sends
     # the old one) is refused and retried; the ACR-shaped payload is what gets the push through.
