@@ -45,6 +45,8 @@ class FaultRule(BaseModel):
     def _needs_its_target(self) -> "FaultRule":
         if self.kind in ("pull_failure", "crash_loop") and not self.image:
             raise ValueError(f"a {self.kind} fault needs 'image' (a substring of the image reference)")
+        if self.kind == "no_effect" and self.action == "*":
+            raise ValueError("a no_effect fault names the (mutating) action whose writes do not stick")
         if self.kind == "launch_image" and not self.image:
             raise ValueError("a launch_image fault needs 'image' (the image new instances run instead)")
         if self.kind == "container_group_status" and not self.instance_id:

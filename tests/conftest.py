@@ -38,13 +38,10 @@ def _no_proxy_for_loopback():
 def log_records():
     """Every log record of the session, for the secret canary (tests/e2e/test_secrets.py)."""
     recording = LogRecords()
-    loggers = [logging.getLogger(), logging.getLogger("prefect")]  # Prefect's loggers do not propagate to root
-    for logger in loggers:
-        logger.addHandler(recording)
+    logging.getLogger().addHandler(recording)  # Prefect's loggers propagate to the root logger too
     logging.getLogger("eci_release").setLevel(logging.DEBUG)  # the pipeline's own records, every level
     yield recording.texts
-    for logger in loggers:
-        logger.removeHandler(recording)
+    logging.getLogger().removeHandler(recording)
 
 
 @pytest.fixture(scope="session")

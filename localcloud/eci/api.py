@@ -75,19 +75,15 @@ def describe_container_groups(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
     ids = _requested_ids(req)
     status = req.str("Status")
     name = req.str("ContainerGroupName")
-    groups = [
-        g
-        for g in cloud.eci.groups.values()
-        if g.region_id == region
-        and (ids is None or g.id in ids)
-        and (status is None or g.status == status)
-        and (name is None or g.name == name)
-    ]
+    candidates = [g for g in cloud.eci.groups.values() if g.region_id == region and (ids is None or g.id in ids)]
+    # What a container_group_status fault makes a group show, as the status it is filtered and rendered by.
+    shown = {g.id: cloud.faults.reported_status(g.id) or g.status for g in candidates}
+    groups = [g for g in candidates if (status is None or shown[g.id] == status) and (name is None or g.name == name)]
     groups.sort(key=lambda g: g.created_at)
     page, next_token = page_by_token(groups, req, limit_name="Limit", default_limit=20, max_limit=20)
-    rendered = [render_group(g, with_events=req.bool("WithEvent", default=True)) for g in page]
-    for shown in rendered:
-        shown["Status"] = cloud.faults.reported_status(shown["ContainerGroupId"]) or shown["Status"]
+    rendered = [
+        {**render_group(g, with_events=req.bool("WithEvent", default=True)), "Status": shown[g.id]} for g in page
+    ]
     return {
         "ContainerGroups": rendered,
         "TotalCount": len(groups),

@@ -80,7 +80,8 @@ class _Handler(BaseHTTPRequestHandler):
             product = self._product(url.path, action, version)
             access_key_id = self.server.authenticator.authenticate(self.command, params, headers, body)
             fault = self._apply_api_fault(product, action)
-            if fault == "no_effect":
+            if fault == "no_effect":  # recorded like the write it pretends to be
+                self._audit(product, action, 200, "NoEffectFault", access_key_id, request_id)
                 self._reply(200, {"RequestId": request_id}, request_id)
                 return
             business = unflatten({k: v for k, v in flat.items() if k not in _RPC_COMMON})
@@ -143,15 +144,21 @@ class _Handler(BaseHTTPRequestHandler):
         raise ApiError(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
 
     def _audit_refusal(self, product: Product | None, action: str, error: ApiError, request_id: str) -> None:
+        # refused before (or while) the signature was checked: no key to name
+        self._audit(product, action, error.status, error.code, "", request_id)
+
+    def _audit(
+        self, product: Product | None, action: str, status: int, code: str, access_key_id: str, request_id: str
+    ) -> None:
         self.server.cloud.audit.record(
             product=product.name if product else "unknown",
             action=action or "?",
             params={},
-            status=error.status,
-            code=error.code,
+            status=status,
+            code=code,
             caller="api",
-            access_key_id="",  # refused before (or while) the signature was checked
-            mutating=False,
+            access_key_id=access_key_id,
+            mutating=status == 200 and product is not None and action in product.mutating,
             request_id=request_id,
         )
 

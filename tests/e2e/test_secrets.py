@@ -94,8 +94,10 @@ def test_a_refused_registry_login_leaves_the_password_nowhere(
 
 
 async def _every_run_stored() -> list[bytes]:
+    runs, page = [], 200
     async with get_client() as client:
-        runs = await client.read_flow_runs(limit=200)
+        while batch := await client.read_flow_runs(limit=page, offset=len(runs)):
+            runs += batch
     stored = []
     for run in runs:
         stored += await _stored_by_prefect(run.id)
@@ -115,20 +117,20 @@ def test_no_secret_of_the_session_is_anywhere_the_suites_runs_left_something(
         )
     assert released.status == "released", released.message
     assert not storage.exists() or list(storage.iterdir()) == []  # no task persisted what it returned
-    info = local_cloud.info
-    secrets = {
-        "access key secret": info.access_key_secret,
-        "STS key secret": info.sts_access_key_secret,
-        "STS token": info.security_token,
-        "registry admin password": local_cloud.cloud.registry.admin_auth()["password"],
-        **{f"ACR temporary token {n}": token for n, token in enumerate(local_cloud.issued_tokens)},
-    }
+    secrets = {"registry admin password": local_cloud.cloud.registry.admin_auth()["password"]}
+    for key in local_cloud.cloud.access_keys.values():  # the AccessKeys and every STS key AssumeRole handed out
+        secrets[f"secret of {key.access_key_id}"] = key.access_key_secret
+        if key.security_token:
+            secrets[f"security token of {key.access_key_id}"] = key.security_token
+    secrets |= {f"ACR temporary token {n}": token for n, token in enumerate(local_cloud.issued_tokens)}
     assert local_cloud.issued_tokens, "the releases logged in with ACR temporary tokens"
     stored = asyncio.run(_every_run_stored())
     assert len(stored) > 20, "the runs left logs, runs and artifacts to look through"
+    assert log_records, "the session's log records are looked at"
     settings = get_current_settings()
+    database = _database_file()
     places = {
-        "the Prefect database": [_database_file().read_bytes()],
+        "the Prefect database": [path.read_bytes() for path in database.parent.glob(database.name + "*")],  # -wal
         "the Prefect API (logs, runs, task runs, artifacts, variables)": stored,
         "log records": [text.encode() for text in log_records],
     }

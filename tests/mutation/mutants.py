@@ -130,8 +130,15 @@ MUTANTS = [
         "throttling-not-retried",
         "throttling is retried with backoff",
         "tasks/cloud_calls.py",
-        "    if isinstance(error, ThrottlingException):\n        return True\n",
-        "",
+        # Both ways the SDK reports throttling: ThrottlingException (with a retry-after) and a Throttling* code.
+        "    if isinstance(error, ThrottlingException):\n"
+        "        return True\n"
+        "    if isinstance(error, AlibabaCloudException):\n"
+        '        code = error.code or ""\n'
+        '        return code in RETRYABLE_CODES or code.startswith("Throttling") or',
+        "    if isinstance(error, AlibabaCloudException):\n"
+        '        code = error.code or ""\n'
+        "        return code in RETRYABLE_CODES or",
         ["tests/integration/test_cloud_calls.py"],
     ),
     Mutant(

@@ -6,8 +6,10 @@ the tests named for it, and say which bugs no test noticed.
     scripts/mutate --list          # what they are
     scripts/mutate --against tests/e2e tests/unit   # how other tests do against the same bugs
 
-A mutant whose text is no longer found exactly once is reported stale (the code moved on: update the mutant).
-The named tests run once unmutated first; if they fail there, nothing is concluded.
+A mutant is killed when a named test fails (pytest exit 1) or the tests hang; any other exit is an ERROR with
+the run's output (a collection error is not a caught bug). A mutant whose text is no longer found exactly once is
+STALE (the code moved on: update the mutant). The named tests run once unmutated first; if they fail there,
+nothing is concluded.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,17 +45,46 @@ def _copy_tree(into: Path) -> None:
             shutil.copy2(source, target)
 
 
-def _pytest(tree: Path, tests: list[str], timeout: float) -> tuple[int, float]:
+# pytest's exit codes: 1 is "a test failed", the only verdict that kills a mutant; 2-5 mean the run itself broke.
+TESTS_FAILED = 1
+TIMED_OUT = -1
+
+
+def _environment(tree: Path) -> dict[str, str]:
+    # PYTHONPATH puts the scratch copy ahead of the editable install, for subprocesses (CLIs) too; CI=true turns
+    # a missing Docker engine or registry into a failure, not a skip that would look like a survivor.
+    return {**os.environ, "PYTHONPATH": str(tree), "PYTHONDONTWRITEBYTECODE": "1", "CI": "true"}
+
+
+def _pytest(tree: Path, tests: list[str], timeout: float) -> tuple[int, float, str]:
+    """(exit code, seconds, the end of the output) of the tests in the scratch tree."""
     started = time.monotonic()
-    # PYTHONPATH puts the scratch copy ahead of the editable install, for subprocesses (CLIs) too.
-    env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONDONTWRITEBYTECODE": "1"}
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    process = subprocess.Popen(
+        command,
+        cwd=tree,
+        env=_environment(tree),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: a timeout stops the servers it started too
+    )
     try:
-        done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
-        code = done.returncode
+        output, _ = process.communicate(timeout=timeout)
+        code = process.returncode
     except subprocess.TimeoutExpired:
-        code = -1  # a mutant that hangs the tests is noticed too
-    return code, time.monotonic() - started
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        code = TIMED_OUT
+    return code, time.monotonic() - started, "\n".join(output.splitlines()[-15:])
+
+
+def _imports_the_copy(tree: Path) -> bool:
+    probe = "import tasks, deployments, localcloud; print(tasks.__file__, deployments.__file__, localcloud.__file__)"
+    where = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tree, env=_environment(tree), capture_output=True, text=True, check=True
+    ).stdout.split()
+    return all(Path(path).is_relative_to(tree) for path in where)
 
 
 def _apply(tree: Path, mutant: Mutant) -> str | None:
@@ -87,29 +119,34 @@ def main() -> int:
         def tests_for(mutant: Mutant) -> list[str]:
             return args.against or mutant.tests
 
+        if not _imports_the_copy(tree):
+            print("mutate: the scratch copy's modules are not the ones imported; check PYTHONPATH", file=sys.stderr)
+            return 1
         tests = sorted({test for mutant in chosen for test in tests_for(mutant)})
-        code, seconds = _pytest(tree, tests, args.timeout * 2)
+        code, seconds, output = _pytest(tree, tests, args.timeout * 2)
         if code != 0:
-            print(f"mutate: the named tests fail without any mutant (exit {code}); fix them first", file=sys.stderr)
+            print(f"mutate: the named tests fail without any mutant (exit {code}):\n{output}", file=sys.stderr)
             return 1
         print(f"baseline: {len(tests)} test file(s)/node(s) pass unmutated ({seconds:.0f} s)")
-        killed = stale = 0
+        verdicts: dict[str, int] = {}
         for mutant in chosen:
             original = _apply(tree, mutant)
             if original is None:
-                stale += 1
+                verdict, seconds = "STALE", 0.0
                 print(f"STALE     {mutant.name:38} its text is not in {mutant.path} exactly once")
-                continue
-            try:
-                code, seconds = _pytest(tree, tests_for(mutant), args.timeout)
-            finally:
-                (tree / mutant.path).write_text(original)
-            killed += code != 0
-            verdict = "killed  " if code != 0 else "SURVIVED"
-            print(f"{verdict}  {mutant.name:38} {seconds:5.0f} s  {mutant.promise}", flush=True)
-        applicable = len(chosen) - stale
-        print(f"mutation score: {killed} killed of {applicable} applicable ({stale} stale)")
-        return 0 if killed == applicable and not stale else 1
+            else:
+                try:
+                    code, seconds, output = _pytest(tree, tests_for(mutant), args.timeout)
+                finally:
+                    (tree / mutant.path).write_text(original)
+                verdict = {0: "SURVIVED", TESTS_FAILED: "killed", TIMED_OUT: "killed (timeout)"}.get(code, "ERROR")
+                print(f"{verdict:9} {mutant.name:38} {seconds:5.0f} s  {mutant.promise}", flush=True)
+                if verdict == "ERROR":  # not a test failing: the run broke, and says why
+                    print(f"  exit {code}:\n" + "\n".join("  " + line for line in output.splitlines()), flush=True)
+            verdicts[verdict.split()[0]] = verdicts.get(verdict.split()[0], 0) + 1
+        killed, applicable = verdicts.get("killed", 0), len(chosen) - verdicts.get("STALE", 0)
+        print(f"mutation score: {killed} killed of {applicable} applicable; {verdicts}")
+        return 0 if killed == len(chosen) else 1
     finally:
         shutil.rmtree(tree, ignore_errors=True)
 

@@ -44,6 +44,8 @@ def test_build_inputs_count(tmp_path):
     assert cache_key(context, build_args={"A": "1"}) != cache_key(context, build_args={"A": "2"})
     assert cache_key(context, target="final") != base
     assert cache_key(context, platform="linux/arm64") != base
+    moved = {"registry/base:1": "sha256:" + "1" * 64}
+    assert cache_key(context, bases=moved) != cache_key(context, bases={"registry/base:1": "sha256:" + "2" * 64})
     (context / "Dockerfile").write_text("FROM scratch\nCOPY www /srv\n")
     assert cache_key(context) != base
 

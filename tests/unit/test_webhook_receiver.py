@@ -208,6 +208,9 @@ def test_an_unreachable_registry_or_server_is_503_and_the_retry_is_not_a_replay(
     assert [event.payload["digest"] for event in sent] == [DIGEST]
     assert receiver.take(Push("team/web", "v2", DIGEST, "registry")).status == 202  # same image: a replay
     assert len(sent) == 1
+    receiver.registry.down = True  # a replay is answered from the window, without asking the registry
+    assert "was accepted for web-a" in receiver.take(Push("team/web", "v1", DIGEST, "acr")).body["ignored"]
+    receiver.registry.down = False
     # The same image for another group (the second rule) is another release.
     assert receiver.take(Push("team/web", "latest", DIGEST, "registry")).body["scaling_group"] == "web-b"
     assert len(sent) == 2
