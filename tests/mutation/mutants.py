@@ -202,7 +202,7 @@ MUTANTS = [
         "a changed tree always builds",
         "tasks/build.py",
         "            digest.update(hashlib.sha256(path.read_bytes()).digest())\n",
-        "",
+        "            pass\n",
         ["tests/unit/test_build_cache_key.py"],
     ),
     Mutant(
