@@ -12,13 +12,16 @@ def credentials_or_environment(credentials: AlibabaCloudCredentials | None) -> A
     return credentials if credentials is not None else ReleaseSettings().credentials()
 
 
+def with_repository(registry: AcrRegistry, repository: str) -> AcrRegistry:
+    """The registry block for another repository (namespace/name) of the same registry."""
+    namespace, name = repository.split("/")
+    return registry.model_copy(update={"namespace": namespace, "repository": name})
+
+
 def registry_for(spec: ImageSpec, registry: AcrRegistry | None) -> AcrRegistry:
     """The registry block with the spec's repository (when given) in place of the block's own."""
     if registry is not None:
-        if spec.repository:
-            namespace, name = spec.repository.split("/")
-            registry = registry.model_copy(update={"namespace": namespace, "repository": name})
-        return registry
+        return with_repository(registry, spec.repository) if spec.repository else registry
     if not spec.repository:
         raise ValueError("name the repository (namespace/name) or pick an ACR Registry block")
     namespace, name = spec.repository.split("/")

@@ -9,8 +9,7 @@ from __future__ import annotations
 from blocks.credentials import AlibabaCloudCredentials
 from blocks.registry import AcrRegistry
 from deployments.webhook.rules import Rules
-from flows.inputs import registry_for
-from flows.parameters import ImageSpec
+from flows.inputs import with_repository
 from tasks.registry_access import served_digest
 
 
@@ -26,8 +25,7 @@ class RegistryCheck:
         return cls(AcrRegistry.load(rules.registry_block), credentials)
 
     def _served(self, repository: str, reference: str) -> str | None:
-        registry = registry_for(ImageSpec(repository=repository, tag="any"), self._registry)
-        return served_digest(registry, self._credentials, reference)
+        return served_digest(with_repository(self._registry, repository), self._credentials, reference)
 
     def tag_digest(self, repository: str, tag: str) -> str | None:
         """The digest ``repository:tag`` names now; None when there is no such tag. Raises ``PublishFailed``
