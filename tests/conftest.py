@@ -6,6 +6,7 @@ import logging
 import os
 
 import pytest
+from prefect.testing.utilities import prefect_test_harness
 
 from localcloud import LocalCloud
 from localcloud.control_client import ControlClient
@@ -42,6 +43,15 @@ def log_records():
     logging.getLogger("eci_release").setLevel(logging.DEBUG)  # the pipeline's own records, every level
     yield recording.texts
     logging.getLogger().removeHandler(recording)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server for the session, for whatever a test runs that talks to Prefect."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,8 @@ CONTAINER = "nginx"
 
 
 @pytest.fixture
-def credentials(local_cloud) -> AlibabaCloudCredentials:
+def credentials(local_cloud, prefect_harness) -> AlibabaCloudCredentials:
+    # The harness: the rolling update reports its progress as a Prefect artifact.
     endpoint = f"http://{local_cloud.info.endpoint}"
     return AlibabaCloudCredentials(
         access_key_id=local_cloud.info.access_key_id,

@@ -1,5 +1,5 @@
 """End-to-end fixtures: the pipeline pointed at the session's localcloud through the environment, as a user
-would, and a Prefect test harness (one per session)."""
+would (the Prefect test harness is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,12 @@ from pathlib import Path
 
 import pytest
 from alibabacloud_cr20181201 import models as cr
-from prefect.testing.utilities import prefect_test_harness
 
 from deployments.sample_app import stage_sample_app
 from tests.support.images import SEEDED_REPOSITORY
 from tests.support.sdk import SdkClients
 
 REPOSITORY = SEEDED_REPOSITORY
-
-
-@pytest.fixture(scope="session")
-def prefect_harness():
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture(scope="session")
