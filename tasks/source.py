@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -47,9 +48,13 @@ def checkout(location: str, ref: str | None, workdir: Path | None = None) -> Che
             revision = None
         return CheckedOutSource(context=context, revision=revision)
     target = Path(tempfile.mkdtemp(prefix="eci-release-src-", dir=workdir))
-    _git("clone", "--quiet", location, str(target))
-    if ref:
-        _git("checkout", "--quiet", ref, cwd=target)
-    return CheckedOutSource(
-        context=target, revision=_git("rev-parse", "HEAD", cwd=target), source_url=without_credentials(location)
-    )
+    try:
+        _git("clone", "--quiet", location, str(target))
+        if ref:
+            _git("checkout", "--quiet", ref, cwd=target)
+        return CheckedOutSource(
+            context=target, revision=_git("rev-parse", "HEAD", cwd=target), source_url=without_credentials(location)
+        )
+    except BaseException:  # a failed clone or checkout (or no git at all, or Ctrl-C) leaves nothing behind
+        shutil.rmtree(target, ignore_errors=True)
+        raise
