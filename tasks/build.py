@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -33,6 +34,30 @@ CACHE_LABEL = "io.eci-release.cache-key"
 
 class BuildFailed(RuntimeError):
     pass
+
+
+MAX_REASON = 240  # characters of the daemon's reason kept in the one-line message; the build log has it all
+_RUN_FAILED = re.compile(r"^The command '(?P<command>.*)' returned a non-zero code: (?P<code>\d+)$", re.DOTALL)
+# docker-py's str() of an API error: the request URL (with every build parameter) before the daemon's words
+_API_ERROR = re.compile(r'^\d{3} (?:Client|Server) Error for \S+: [^(]*\("(?P<explanation>.*)"\)$', re.DOTALL)
+
+
+def failure_reason(detail: str) -> str:
+    """The daemon's reason for a failed build, on one short line: a RUN step that failed says its exit code
+    before its (long) command; anything longer than ``MAX_REASON`` is cut."""
+    detail = " ".join(line.strip() for line in detail.strip().splitlines() if line.strip())
+    api = _API_ERROR.match(detail)
+    if api:
+        detail = api["explanation"]
+    run = _RUN_FAILED.match(detail)
+    if run:
+        detail = f"a RUN step exited with code {run['code']}: {run['command']}"
+    return detail if len(detail) <= MAX_REASON else detail[: MAX_REASON - 1] + "…"
+
+
+def build_failed(reason: str, where: str | None = None) -> BuildFailed:
+    """``build failed: <the reason> (<where>)``: the cause first, where it happened last."""
+    return BuildFailed(f"build failed: {failure_reason(reason)}" + (f" ({where})" if where else ""))
 
 
 def _dockerignore(context: Path) -> list[str]:
@@ -71,7 +96,7 @@ def cache_key(
 def _dockerfile_text(context: Path, dockerfile: str) -> str:
     path = context / dockerfile
     if not path.is_file():
-        raise BuildFailed(f"no Dockerfile at {path}")
+        raise build_failed(f"no Dockerfile at {path}")
     return path.read_text()
 
 
@@ -84,14 +109,17 @@ def pull_bases(
     for base in bases:
         ours = login is not None and base.startswith(f"{registry.host}/")
         try:
-            with docker_errors_as(BuildFailed, f"pull of base image {base}"):
+            with docker_errors_as(BuildFailed, "pull"):
                 pulled = client.images.pull(base, auth_config=auth_config(login) if ours else None)
             resolved[base] = repo_digest(pulled, parse_repository_tag(base)[0]) or pulled.id
-        except BuildFailed as not_pulled:
+        except BuildFailed as not_pulled:  # its text is scrubbed: "pull failed: <the daemon's reason>"
             try:
                 resolved[base] = "local:" + client.images.get(base).id
             except docker.errors.DockerException:
-                raise BuildFailed(f"{not_pulled}, and the local engine does not have it either") from None
+                reason = str(not_pulled).removeprefix("pull failed: ")
+                raise build_failed(
+                    f"base image {base} could not be pulled, and the local engine does not have it: {reason}"
+                ) from None
     return resolved
 
 
@@ -137,13 +165,18 @@ def build_image(
         "org.opencontainers.image.revision": revision or "unknown",
         "org.opencontainers.image.source": source_url or str(context),
     }
-    with docker_errors_as(BuildFailed, f"docker build of {context}"):
-        image_id = _run_build(client, log, context, dockerfile, build_args, target, platform, labels)
+    where = f"context {source_url or context}" + (f", {dockerfile}" if dockerfile != "Dockerfile" else "")
+
+    def failed(text: str) -> BuildFailed:  # docker_errors_as's scrubbed "docker build failed: <the reason>"
+        return build_failed(text.removeprefix("docker build failed: "), where)
+
+    with docker_errors_as(failed, "docker build"):
+        image_id = _run_build(client, log, context, dockerfile, build_args, target, platform, labels, where)
     log.info("build: built %s (cache key %s)", image_id, key[:12])
     return Completed(message=f"built {image_id[:19]}", data=BuiltImage(image_id=image_id, cache_key=key, built=True))
 
 
-def _run_build(client, log, context, dockerfile, build_args, target, platform, labels) -> str:
+def _run_build(client, log, context, dockerfile, build_args, target, platform, labels, where=None) -> str:
     """The docker build itself, its log streamed line by line; returns the image id."""
     image_id = None
     for chunk in client.api.build(
@@ -160,10 +193,12 @@ def _run_build(client, log, context, dockerfile, build_args, target, platform, l
     ):
         if "error" in chunk or "errorDetail" in chunk:
             detail = chunk.get("errorDetail", {}).get("message") or chunk.get("error")
-            raise BuildFailed(f"docker build of {context} failed: {detail}")
+            if failure_reason(detail) != detail:
+                log.error("build: %s", detail)  # the message has it shortened; the run's logs keep it whole
+            raise build_failed(detail, where)
         if chunk.get("stream", "").strip():
             log.info("build: %s", chunk["stream"].rstrip())
         image_id = chunk.get("aux", {}).get("ID", image_id)
     if image_id is None:
-        raise BuildFailed(f"docker build of {context} reported no image id")
+        raise build_failed("the docker engine reported no image id", where)
     return image_id
