@@ -1,7 +1,8 @@
 """Faults on demand, set through the control endpoint: API throttling, 5xx, dropped connections, answers lost
 after the action took effect, writes that do not stick; failing image pulls, crash-looping containers, new
-instances on the wrong image, container groups reported Pending or Failed; failing OOS loop items and stuck
-scaling activities."""
+instances on the wrong image, container groups reported Pending or Failed, containers that run but never answer;
+failing OOS loop items and stuck scaling activities. A rule can spare the first few events it matches (``after``),
+so that, say, the probe instance of a release is healthy and the instances updated after it are not."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ FaultKind = Literal[
     "stuck_activity",  # scaling activities of ``scaling_group_id`` (or any group) never finish
     "launch_image",  # instances ``scaling_group_id`` (or any group) launches run ``image``, not the configuration's
     "container_group_status",  # the container group of ``instance_id`` shows ``group_status`` (Pending, Failed)
+    "unresponsive",  # containers of an image whose reference contains ``image`` run but never answer (frozen)
 ]
 API_FAULTS = {"throttle", "server_error", "drop_connection", "lost_response", "no_effect"}
 
@@ -33,6 +35,7 @@ class FaultRule(BaseModel):
     product: str = Field("*", description="API faults: ess, eci, oos, cr, or *")
     rate: float = Field(1.0, ge=0, le=1, description="the chance that a matching call is hit")
     times: int | None = Field(None, ge=1, description="stop after hitting this many times")
+    after: int = Field(0, ge=0, description="spare the first this many matching events, then hit")
     image: str | None = None
     instance_id: str | None = None
     scaling_group_id: str | None = None
@@ -40,10 +43,11 @@ class FaultRule(BaseModel):
     group_status: Literal["Pending", "Failed"] = "Failed"
     retry_after_ms: int = Field(200, ge=1)
     hits: int = 0
+    spared: int = 0
 
     @model_validator(mode="after")
     def _needs_its_target(self) -> "FaultRule":
-        if self.kind in ("pull_failure", "crash_loop") and not self.image:
+        if self.kind in ("pull_failure", "crash_loop", "unresponsive") and not self.image:
             raise ValueError(f"a {self.kind} fault needs 'image' (a substring of the image reference)")
         if self.kind == "no_effect" and self.action == "*":
             raise ValueError("a no_effect fault names the (mutating) action whose writes do not stick")
@@ -77,7 +81,12 @@ class Faults:
             for rule in self._rules:
                 if rule.times is not None and rule.hits >= rule.times:
                     continue
-                if predicate(rule) and self._random.random() < rule.rate:
+                if not predicate(rule):
+                    continue
+                if rule.spared < rule.after:
+                    rule.spared += 1
+                    continue
+                if self._random.random() < rule.rate:
                     rule.hits += 1
                     return rule.model_copy()
         return None
@@ -90,6 +99,9 @@ class Faults:
 
     def crashes(self, image: str) -> bool:
         return self._hit(lambda r: r.kind == "crash_loop" and r.image in image) is not None
+
+    def freezes(self, image: str) -> bool:
+        return self._hit(lambda r: r.kind == "unresponsive" and r.image in image) is not None
 
     def oos_child_fails(self, instance_id: str) -> bool:
         return self._hit(lambda r: r.kind == "oos_child_failure" and r.instance_id in (None, instance_id)) is not None

@@ -224,6 +224,9 @@ class DockerRuntime:
             container.reload()
             if container.status != "running":
                 raise crash_looping(name, self._exit_report(container))
+        for spec in containers:  # a frozen process: the container stays Running and answers nothing
+            if self.faults.freezes(spec.image):
+                started[spec.name].pause()
         return GroupHandle(group_id=group_id, ip=ip, container_ids={n: c.id for n, c in started.items()})
 
     @staticmethod
