@@ -59,4 +59,10 @@ class RolloutSpec(BaseModel):
     )
     health_path: str = Field("/", pattern=r"^/", description="HTTP path the new instance must answer")
     health_port: int | None = Field(None, ge=1, le=65535, description="default: the container's first port")
-    timeout_seconds: float = Field(1800, gt=0, description="limit for each of the rollout and the verification")
+    timeout_seconds: float = Field(1800, gt=0, description="limit for the OOS rollout, and for its rollback")
+    scale_out_timeout_seconds: float = Field(
+        300, gt=0, description="limit for a scaling activity: the probe's scale-out, its removal"
+    )
+    health_timeout_seconds: float = Field(
+        60, gt=0, description="how long a new instance has to answer its health check"
+    )

@@ -18,27 +18,22 @@ from blocks.credentials import AlibabaCloudCredentials
 from blocks.registry import AcrRegistry
 from flows.group_lock import Superseded, hold_group
 from flows.inputs import credentials_or_environment, registry_for
+from flows.outcome import StageOutputs, release_result
 from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
+from flows.recovery import finish_unfinished
 from flows.report import render_markdown
 from tasks.build import build_image
-from tasks.cloud_views import find_group, group_instances
+from tasks.cloud_views import find_group, group_instances, require_room_for_one
 from tasks.logs import logger
-from tasks.models import (
-    ConfigSnapshot,
-    ImageRef,
-    InstanceState,
-    ReleaseResult,
-    RolloutResult,
-    ScalingGroupRef,
-    Verification,
-)
+from tasks.models import ConfigSnapshot, ImageRef, InstanceState, ReleaseResult, ScalingGroupRef
+from tasks.probe import probe_new_instance
 from tasks.publish import publish_image, resolve_existing_image
-from tasks.release_record import AUTOMATIC_TRIGGERS, Pin, ReleaseRecord, Trigger
+from tasks.release_record import AUTOMATIC_TRIGGERS, Journal, Pin, ReleaseRecord, Trigger
 from tasks.rollback import rollback_release
 from tasks.rolling_update import rolling_update
 from tasks.scaling_config import snapshot, update_scaling_config
 from tasks.source import checkout
-from tasks.verify import sweep, verify_scale_out
+from tasks.verify import HealthGate, verify_release
 
 
 class ReleaseFailed(RuntimeError):
@@ -142,7 +137,7 @@ def release(
     credentials = credentials_or_environment(credentials)
     registry = registry_for(image, registry)
     # The target is checked before anything is built or pushed: a wrong group costs nothing.
-    group = find_group(credentials, target.scaling_group)
+    group = require_room_for_one(find_group(credentials, target.scaling_group))
     return run_holding_group(
         group,
         trigger,
@@ -207,7 +202,9 @@ def release_held(
     rollout: RolloutSpec,
     trigger: Trigger,
 ) -> ReleaseResult:
-    """The release proper, with the group's lock held. Raises ``ReleaseFailed`` when it had to roll back."""
+    """The release proper, with the group's lock held. Raises ``ReleaseFailed`` when it failed (rolled back, or with
+    nothing changed); a stop (SIGTERM, a cancel) rolls back too, then ends the run as Prefect says."""
+    recovery = finish_unfinished(credentials, group, rollout)
     watch = _Stopwatch()
     skipped: dict[str, str] = {}
     snapshot(credentials, group, target.container)  # fails early, before any build, when there is no such container
@@ -217,100 +214,69 @@ def release_held(
     group = find_group(credentials, group.scaling_group_id)
     before = snapshot(credentials, group, target.container)
     instances_before = group_instances(credentials, group, target.container)
-    record = _record(before, image_ref, trigger)
-    if before.image != image_ref.pinned:  # written before the first change; a run that changes nothing writes none
-        record = record.save(state="started", step="update-scaling-config")
-    rollout_result: RolloutResult | None = None
+    pinned = image_ref.pinned
+    journal = Journal(_record(before, image_ref, trigger, instances_before))
+    outputs = StageOutputs(
+        group_name=group.scaling_group_name,
+        image=image_ref,
+        config_before=before.image,
+        instances_before=instances_before,
+        produced=produced,
+        recovery=recovery,
+    )
+    gate = HealthGate(
+        credentials, before, pinned, rollout.health_path, rollout.health_port, rollout.health_timeout_seconds
+    )
     try:
         with watch.stage("update-scaling-config"):
-            change = update_scaling_config(credentials, before, image_ref)
-        if not change.written:
+            outputs.change = update_scaling_config(credentials, before, image_ref, journal)
+        if not outputs.change.written:
             skipped["update-scaling-config"] = "the configuration already held the image"
+        if outputs.change.written or any(i.image != pinned for i in instances_before):
+            with watch.stage("probe"):
+                outputs.probe = probe_new_instance(
+                    credentials,
+                    before,
+                    pinned,
+                    journal,
+                    rollout.health_path,
+                    rollout.health_port,
+                    rollout.scale_out_timeout_seconds,
+                    rollout.health_timeout_seconds,
+                )
+        else:
+            skipped["probe"] = "nothing to change: no probe instance started"
         with watch.stage("rolling-update"):
-            rollout_result = rolling_update(
+            outputs.rollout = rolling_update(
                 credentials,
                 before,
-                image_ref.pinned,
+                pinned,
+                journal,
+                gate,
                 rollout.batch_number,
                 rollout.batch_pause,
                 rollout.timeout_seconds,
             )
-        if rollout_result.status == "Skipped":
-            skipped["rolling-update"] = rollout_result.skipped_reason or "skipped"
-        changed = change.written or rollout_result.status != "Skipped"
-        if changed:
-            record = record.save_or_log(
-                state="verifying", step="verify-scale-out", execution_id=rollout_result.execution_id
+        if outputs.rollout.status == "Skipped":
+            skipped["rolling-update"] = outputs.rollout.skipped_reason or "skipped"
+        if journal.changed_anything:
+            journal.note(state="verifying", step="verify")
+        with watch.stage("verify"):
+            probed = outputs.probe is not None and outputs.probe.instance_id is not None
+            outputs.swept = verify_release(
+                credentials, before, pinned, gate if journal.changed_anything else None, probed
             )
-        with watch.stage("verify-scale-out"):
-            if changed:
-                verification = verify_scale_out(
-                    credentials,
-                    before,
-                    image_ref.pinned,
-                    rollout.health_path,
-                    rollout.health_port,
-                    rollout.timeout_seconds,
-                )
-            else:
-                verification = Verification(
-                    swept=sweep(credentials, before, image_ref.pinned),
-                    note="nothing changed: instances swept, no probe instance started",
-                )
-                skipped["verify-scale-out"] = verification.note
-    except Exception as error:
-        execution_id = rollout_result.execution_id if rollout_result else getattr(error, "execution_id", None)
-        with watch.stage("rollback"):
-            rolled_back = rollback_release(
-                credentials,
-                before,
-                image_ref.pinned,
-                execution_id,
-                [i.instance_id for i in instances_before],
-                rollout.batch_number,
-                rollout.timeout_seconds,
-            )
-        outcome = "rolled back" if rolled_back.complete else "ROLLBACK INCOMPLETE, check the group"
-        result = ReleaseResult(
-            status="rolled_back" if rolled_back.complete else "failed",
-            image=image_ref,
-            config_before=before.image,
-            config_after=before.image if rolled_back.complete else None,
-            execution_id=execution_id,
-            instances_before=instances_before,
-            instances_after=_instances_now(credentials, group, target.container),
-            rollback=rolled_back,
-            timings=watch.timings,
-            skipped=skipped,
-            message=f"release of {image_ref.pinned} failed ({error}); {outcome}: {rolled_back.message}",
-        )
-        record.save_or_log(state=result.status, step="rollback", execution_id=execution_id, message=result.message)
-        _publish_report(result, group.scaling_group_name)
-        raise ReleaseFailed(result) from error
-
-    unchanged = not produced and not changed
-    result = ReleaseResult(
-        status="unchanged" if unchanged else "released",
-        image=image_ref,
-        config_before=before.image,
-        config_after=change.image_after,
-        execution_id=rollout_result.execution_id,
-        instances_before=instances_before,
-        instances_after=verification.swept,
-        verification=verification,
-        timings=watch.timings,
-        skipped=skipped,
-        message=(
-            f"{group.scaling_group_name} already runs {image_ref.pinned}; nothing changed"
-            if unchanged
-            else f"{group.scaling_group_name} runs {image_ref.pinned} on {len(verification.swept)} instance(s)"
-        ),
-    )
-    if changed:
-        record.save_or_log(
+        outputs.health_checked = list(gate.checked)
+    except BaseException as error:  # a stop (TerminationSignal, KeyboardInterrupt) is a failure too
+        result = _undo(credentials, before, journal, outputs, rollout, watch, skipped, error)
+        if isinstance(error, Exception):
+            raise ReleaseFailed(result) from error
+        raise
+    result = release_result(_so_far(outputs, journal, watch, skipped))
+    if journal.changed_anything:
+        journal.note(
             state="released",
             step="done",
-            probe_instance_id=verification.probe_instance_id,
             message=result.message,
             # What a rollback goes back to; after a rollback, nothing (a second one would undo the first).
             released_from=None if trigger == "rollback" else before.image,
@@ -318,10 +284,58 @@ def release_held(
     return result
 
 
-def _record(before: ConfigSnapshot, image: ImageRef, trigger: Trigger) -> ReleaseRecord:
-    """The release's record as it starts; saved (to the Prefect server) only once the release changes something,
-    so a run that changes nothing leaves the last real release's record in place. What a rollback would go back
-    to carries over until this release succeeds."""
+def _so_far(outputs: StageOutputs, journal: Journal, watch: _Stopwatch, skipped: dict[str, str]) -> StageOutputs:
+    """The stages' outputs with what the journal and the stopwatch know now."""
+    return outputs.model_copy(
+        update=dict(
+            changed=journal.record.changed,
+            execution_id=journal.record.execution_id,
+            timings=dict(watch.timings),
+            skipped=dict(skipped),
+        )
+    )
+
+
+def _undo(
+    credentials,
+    before: ConfigSnapshot,
+    journal: Journal,
+    outputs: StageOutputs,
+    rollout: RolloutSpec,
+    watch: _Stopwatch,
+    skipped: dict[str, str],
+    error: BaseException,
+) -> ReleaseResult:
+    """Roll back what the release changed (nothing to do when it changed nothing), and say so."""
+    rolled_back = None
+    if journal.changed_anything:
+        with watch.stage("rollback"):
+            rolled_back = rollback_release(
+                credentials,
+                before,
+                journal,
+                rollout.batch_number,
+                rollout.timeout_seconds,
+                rollout.scale_out_timeout_seconds,
+            )
+    result = release_result(
+        _so_far(outputs, journal, watch, skipped),
+        error=error,
+        rollback=rolled_back,
+        instances_now=_instances_now(credentials, before.group, before.container_name),
+    )
+    if journal.changed_anything:
+        journal.note(state=result.status, step="rollback", message=result.message)
+    _publish_report(result, before.group.scaling_group_name)
+    return result
+
+
+def _record(
+    before: ConfigSnapshot, image: ImageRef, trigger: Trigger, instances_before: list[InstanceState]
+) -> ReleaseRecord:
+    """The release's record as it starts; saved (to the Prefect server) only once the release is about to change
+    something, so a run that changes nothing leaves the last real release's record in place. What a rollback
+    would go back to carries over until this release succeeds."""
     previous = ReleaseRecord.load(before.group.scaling_group_id)
     return ReleaseRecord(
         released_from=previous.released_from if previous else None,
@@ -335,4 +349,6 @@ def _record(before: ConfigSnapshot, image: ImageRef, trigger: Trigger) -> Releas
         container=before.container_name,
         image_before=before.image,
         image_after=image.pinned,
+        suspended_before=before.group.suspended_processes,
+        instances_before=[i.instance_id for i in instances_before],
     )

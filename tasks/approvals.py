@@ -4,19 +4,19 @@ When the template pauses after a batch (``FirstBatchPause`` or ``EveryBatchPause
 from a deployment, the flow run pauses with an approve/reject form; the answer goes to OOS as
 ``NotifyExecution`` (Approve resumes the next batch, Reject ends the execution and the release rolls back).
 A run started from a shell has no UI to answer in: it keeps waiting for a NotifyExecution sent by other means.
+Either way the health gate (``tasks/rolling_update.py``) has checked the batch before a person is asked.
 """
 
 from __future__ import annotations
 
-from alibabacloud_oos20190601 import models as oos
 from prefect import runtime
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from pydantic import Field
 
 from blocks.credentials import AlibabaCloudCredentials
-from tasks.cloud_calls import call
 from tasks.logs import logger
+from tasks.oos_executions import notify
 
 APPROVAL_TIMEOUT_SECONDS = 24 * 3600
 
@@ -45,19 +45,8 @@ def approve_next_batch(
         timeout=APPROVAL_TIMEOUT_SECONDS,
         key=f"{execution_id}-pause-{pause}",
     )
-    notify = "Approve" if answer.approve else "Reject"
-    client = credentials.get_oos_client()
-    call(
-        lambda: client.notify_execution(
-            oos.NotifyExecutionRequest(
-                region_id=credentials.region_id,
-                execution_id=execution_id,
-                notify_type=notify,
-                notify_note=answer.note or f"{notify.lower()}d in the Prefect UI",
-            )
-        ),
-        what="oos NotifyExecution",
-    )
+    notify_type = "Approve" if answer.approve else "Reject"
+    notify(credentials, execution_id, notify_type, answer.note or f"{notify_type.lower()}d in the Prefect UI")
     log.warning(
-        "rolling-update: batch %sd in the Prefect UI%s", notify.lower(), f": {answer.note}" if answer.note else ""
+        "rolling-update: batch %sd in the Prefect UI%s", notify_type.lower(), f": {answer.note}" if answer.note else ""
     )

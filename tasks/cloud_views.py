@@ -54,6 +54,16 @@ def find_group(credentials: AlibabaCloudCredentials, group: str) -> ScalingGroup
     )
 
 
+def require_room_for_one(group: ScalingGroupRef) -> ScalingGroupRef:
+    """A release is verified on at least one instance: a group that cannot run one is refused before any write."""
+    if group.max_size < 1:
+        raise TargetError(
+            f"scaling group {group.scaling_group_name!r} has MaxSize {group.max_size}: it cannot run an instance, "
+            "so no release to it can be verified; raise its MaxSize to 1 or more"
+        )
+    return group
+
+
 def members(
     credentials: AlibabaCloudCredentials,
     group: ScalingGroupRef,

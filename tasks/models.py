@@ -107,6 +107,7 @@ class Verification(BaseModel):
     probe_image: str | None = None
     probe_health: str | None = Field(None, description="e.g. 'HTTP 200 from http://127.0.0.2:80/'")
     scaled_out: bool = False
+    health_checked: list[str] = Field(default_factory=list, description="updated instances that answered their check")
     note: str = ""
 
 
@@ -118,9 +119,19 @@ class RollbackResult(BaseModel):
     message: str = ""
 
 
+class Recovery(BaseModel):
+    """What an earlier release left unfinished, and what was done about it."""
+
+    found: str
+    done: str
+    complete: bool
+    image: str | None = Field(None, description="the image the group was brought back to")
+
+
 class ReleaseResult(BaseModel):
-    status: Literal["released", "unchanged", "rolled_back", "failed", "pinned"]
+    status: Literal["released", "unchanged", "rolled_back", "failed", "pinned", "recovered"]
     message: str
+    recovery: Recovery | None = None
     pin: str | None = Field(None, description="the image the group is pinned to, when it is")
     image: ImageRef | None = None
     config_before: str | None = None

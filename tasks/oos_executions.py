@@ -144,6 +144,19 @@ def follow(
     )
 
 
+def notify(credentials: AlibabaCloudCredentials, execution_id: str, notify_type: str, note: str) -> None:
+    """Answer an execution paused between batches: ``Approve`` runs the next batch, ``Reject`` cancels it."""
+    client = credentials.get_oos_client()
+    call(
+        lambda: client.notify_execution(
+            oos.NotifyExecutionRequest(
+                region_id=credentials.region_id, execution_id=execution_id, notify_type=notify_type, notify_note=note
+            )
+        ),
+        what="oos NotifyExecution",
+    )
+
+
 def stop(credentials: AlibabaCloudCredentials, execution_id: str, timeout: float) -> str:
     """Cancel the execution unless it has ended, and wait until it has; returns its final status."""
     current = execution(credentials, execution_id)

@@ -1,8 +1,9 @@
 """The durable record of a group's last release, and its pin, kept in the Prefect server as variables.
 
 Variables live in the server, so every worker on every machine sees the same record: it is written before the
-release's first change to the cloud and after each step, so the ``rollback`` deployment, the report and the
-next run know what the last one did (image before and after, OOS execution, probe, how far it got).
+release's first change to the cloud and before each step acts (the OOS execution and the probe's scaling activity
+as soon as they exist), so the ``rollback`` deployment, the report, recovery and the next run know what the last
+one did and what it left: image before and after, OOS executions, probe, the processes suspended before it.
 
 A group rolled back by hand is pinned: scheduled and push-triggered runs leave it alone until a manual release
 or ``eci-release unpin`` lifts the pin.
@@ -19,8 +20,12 @@ from pydantic import BaseModel, Field
 
 from tasks.logs import logger
 
-Trigger = Literal["manual", "nightly", "push", "rollback"]
-RecordState = Literal["started", "verifying", "released", "rolled_back", "failed"]
+Trigger = Literal["manual", "nightly", "push", "rollback", "recover"]
+RecordState = Literal[
+    "started", "probing", "rolling-out", "verifying", "rolling-back", "released", "rolled_back", "failed", "recovered"
+]
+# A record left in one of these states belongs to a release that did not end: recovery finishes it.
+UNFINISHED: tuple[RecordState, ...] = ("started", "probing", "rolling-out", "verifying", "rolling-back")
 # Triggers that act on their own (a schedule, a registry push); a pin holds them off.
 AUTOMATIC_TRIGGERS = ("nightly", "push")
 MESSAGE_LIMIT = 1000
@@ -40,21 +45,28 @@ class ReleaseRecord(BaseModel):
     group_name: str
     trigger: Trigger
     flow_run_id: str | None
-    state: Literal[
-        "started", "config-written", "rolling-out", "verifying", "released", "unchanged", "rolled_back", "failed"
-    ]
+    state: RecordState
     step: str = Field(description="the step in progress or the last one done")
     scaling_configuration_id: str
     container: str
     image_before: str
     image_after: str
+    suspended_before: list[str] = Field(default_factory=list, description="processes suspended before the release")
+    instances_before: list[str] = Field(default_factory=list, description="InService instances before the release")
+    changed: list[str] = Field(default_factory=list, description="what the release changed in the cloud, in order")
     execution_id: str | None = None
+    rollback_execution_id: str | None = None
+    probe_activity_id: str | None = None
     probe_instance_id: str | None = None
     released_from: str | None = Field(
         None, description="the image before the last successful release: where a rollback goes"
     )
     message: str = ""
     updated_at: str = Field(default_factory=_now)
+
+    @property
+    def unfinished(self) -> bool:
+        return self.state in UNFINISHED
 
     @classmethod
     def load(cls, group_id: str) -> "ReleaseRecord | None":
@@ -76,6 +88,31 @@ class ReleaseRecord(BaseModel):
         except Exception as error:
             logger().error("could not write the release record of %s: %s", self.group_name, error)
             return self.model_copy(update=changes)
+
+
+class Journal:
+    """The record of a release in progress. Each step notes what recovery would need before it acts; the first
+    note, made before the first change, must reach the server (a release that cannot leave a record does not
+    start); later ones are ``save_or_log``."""
+
+    def __init__(self, record: ReleaseRecord) -> None:
+        self.record = record
+        self.saved = False
+
+    def note(self, **changes) -> None:
+        if not self.saved:
+            self.record = self.record.save(**changes)
+            self.saved = True
+        else:
+            self.record = self.record.save_or_log(**changes)
+
+    def changing(self, what: str, **changes) -> None:
+        """Note, before it happens, a change to the cloud that a rollback must undo."""
+        self.note(changed=[*self.record.changed, what], **changes)
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.record.changed)
 
 
 class Pin(BaseModel):

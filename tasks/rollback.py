@@ -1,8 +1,10 @@
 """rollback: after a failure past the configuration write, put everything back as it was.
 
-A running OOS execution is stopped first; the configuration is restored to its snapshot; the template
-runs with ``invokeType=rollback`` to put the old image back on the instances the execution touched;
-scaling processes are resumed and instances left in Standby return to service. Every step is attempted
+It works from the release record, so a rollback that died half way, or a release that died, is finished the same
+way by recovery. Running OOS executions (the release's, an earlier rollback's) are stopped first; the
+configuration is restored to its snapshot; the probe instance is removed; the template runs with
+``invokeType=rollback`` to put the old image back on the instances the execution touched; scaling processes
+suspended since the release began are resumed and instances left in Standby return to service. Every step is attempted
 even when an earlier one fails, and the result says which steps did not complete.
 """
 
@@ -14,7 +16,9 @@ from blocks.credentials import AlibabaCloudCredentials
 from tasks.logs import logger
 from tasks.models import ConfigSnapshot, RollbackResult
 from tasks.oos_executions import follow, start_execution, stop
+from tasks.probe import remove_probe
 from tasks.processes import exit_standby, resume_processes
+from tasks.release_record import Journal
 from tasks.scaling_config import restore
 from tasks.task_policy import stage_task
 
@@ -42,20 +46,22 @@ class _Steps:
 def rollback_release(
     credentials: AlibabaCloudCredentials,
     snapshot: ConfigSnapshot,
-    image: str,
-    execution_id: str | None,
-    touched_instances: list[str],
+    journal: Journal,
     batch_number: int,
     timeout: float = 1800,
+    scale_out_timeout: float = 300,
 ) -> RollbackResult:
+    """Undo what the release record says the release did (or may have done: a change is noted before it is made)."""
+    journal.note(state="rolling-back", step="rollback")
+    record = journal.record
     steps = _Steps()
     rollback = {"id": None, "status": None}
     resumed: list[str] = []
 
-    if execution_id:
+    for running in filter(None, (record.execution_id, record.rollback_execution_id)):
         steps.attempt(
-            f"could not stop OOS execution {execution_id}",
-            lambda: f"OOS execution {execution_id} ended {stop(credentials, execution_id, timeout)}",
+            f"could not stop OOS execution {running}",
+            lambda running=running: f"OOS execution {running} ended {stop(credentials, running, timeout)}",
         )
 
     def restore_configuration() -> str:
@@ -63,6 +69,15 @@ def rollback_release(
         return f"configuration {snapshot.scaling_configuration_id} restored to {snapshot.image}"
 
     steps.attempt(f"could not restore configuration {snapshot.scaling_configuration_id}", restore_configuration)
+
+    def remove_the_probe() -> str | None:
+        removed = remove_probe(
+            credentials, snapshot.group, record.probe_activity_id, scale_out_timeout, best_effort=False
+        )
+        return f"probe instance(s) removed: {', '.join(removed)}" if removed else None
+
+    if record.probe_activity_id:
+        steps.attempt("could not remove the probe instance", remove_the_probe)
 
     def roll_back_instances() -> str:
         rollback["id"] = start_execution(
@@ -72,19 +87,20 @@ def rollback_release(
             image=snapshot.image,
             batch_number=batch_number,
             batch_pause="Automatic",
-            source_execution_id=execution_id,
+            source_execution_id=record.execution_id,
         )
+        journal.note(rollback_execution_id=rollback["id"])
         rollback["status"] = follow(credentials, rollback["id"], batch_number=batch_number, timeout=timeout).status
         if rollback["status"] != "Success":
             raise RuntimeError(f"OOS rollback execution {rollback['id']} ended {rollback['status']}")
         return f"instances rolled back by OOS execution {rollback['id']}"
 
-    if execution_id and snapshot.image == image:
+    if record.execution_id and snapshot.image == record.image_after:
         steps.problems.append(
-            f"the configuration held {image} before this release, so the instances OOS execution "
-            f"{execution_id} updated cannot be put back on an older image"
+            f"the configuration held {record.image_after} before this release, so the instances OOS execution "
+            f"{record.execution_id} updated cannot be put back on an older image"
         )
-    elif execution_id:
+    elif record.execution_id:
         steps.attempt("could not roll back the instances", roll_back_instances)
 
     def resume() -> str | None:
@@ -94,7 +110,7 @@ def rollback_release(
     steps.attempt("could not resume scaling processes", resume)
 
     def back_in_service() -> str | None:
-        returned = exit_standby(credentials, snapshot.group, touched_instances)
+        returned = exit_standby(credentials, snapshot.group, record.instances_before)
         return f"returned from Standby: {', '.join(returned)}" if returned else None
 
     steps.attempt("could not return instances from Standby", back_in_service)

@@ -1,8 +1,10 @@
 """rolling-update: put the pinned image on the running instances with the OOS rolling-update template.
 
-Skipped when the group has no InService instance or every instance already runs the image. When the
-execution succeeds, scaling processes it left suspended are resumed; when it fails, times out or cannot be
-followed, ``RolloutFailed`` carries the execution id so the rollback can stop it and undo it.
+Skipped when the group has no InService instance or every instance already runs the image. The execution id goes
+into the release record as soon as OOS returns it. Between batches the health gate checks the instances just
+updated: healthy, the next batch runs (or a person is asked, when ``batch_pause`` says so); not healthy, the
+execution is rejected and the release rolls back, so a bad release stops after its first batch. When the
+execution succeeds, scaling processes it left suspended are resumed.
 """
 
 from __future__ import annotations
@@ -14,15 +16,15 @@ from tasks.approvals import answers_in_the_ui, approve_next_batch
 from tasks.cloud_views import group_instances
 from tasks.logs import logger
 from tasks.models import ConfigSnapshot, RolloutResult
-from tasks.oos_executions import follow, start_execution
+from tasks.oos_executions import follow, notify, start_execution
 from tasks.processes import resume_processes
+from tasks.release_record import Journal
 from tasks.task_policy import stage_task
+from tasks.verify import HealthGate, VerificationFailed
 
 
 class RolloutFailed(RuntimeError):
-    def __init__(self, message: str, execution_id: str):
-        super().__init__(message)
-        self.execution_id = execution_id
+    """The rollout did not succeed; the release record holds the execution the rollback stops and undoes."""
 
 
 @stage_task("rolling-update")
@@ -30,6 +32,8 @@ def rolling_update(
     credentials: AlibabaCloudCredentials,
     snapshot: ConfigSnapshot,
     image: str,
+    journal: Journal,
+    gate: HealthGate,
     batch_number: int,
     batch_pause: str,
     timeout: float = 1800,
@@ -41,14 +45,41 @@ def rolling_update(
     stale = [i.instance_id for i in instances if i.image != image]
     if not stale:
         return RolloutResult(status="Skipped", skipped_reason=f"all {len(instances)} instances already run {image}")
-    execution_id = start_execution(
-        credentials, snapshot, invoke_type="invoke", image=image, batch_number=batch_number, batch_pause=batch_pause
-    )
     batches = min(batch_number, len(instances))
+    journal.changing("OOS rolling update started", state="rolling-out", step="rolling-update")
+    execution_id = start_execution(
+        credentials,
+        snapshot,
+        invoke_type="invoke",
+        image=image,
+        batch_number=batch_number,
+        # The template pauses after every batch so that the health gate sees each one; a person is asked only at
+        # the pauses ``batch_pause`` names.
+        batch_pause="EveryBatchPause" if batches > 1 else "Automatic",
+    )
+    journal.note(execution_id=execution_id)
     log.info(
         "rolling-update: OOS execution %s updates %d instance(s) in %d batch(es)", execution_id, len(instances), batches
     )
     group_name, group_total = snapshot.group.scaling_group_name, len(instances)
+
+    def between_batches(done: int, _: int, pause: int) -> None:
+        try:
+            healthy = gate.check_updated()
+        except VerificationFailed as unhealthy:
+            notify(credentials, execution_id, "Reject", f"health gate: {unhealthy}"[:200])
+            raise RolloutFailed(f"the health gate stopped the rollout after batch {pause}: {unhealthy}") from None
+        if not asks_a_person(batch_pause, pause):
+            notify(credentials, execution_id, "Approve", f"health gate: {len(healthy)} updated instance(s) healthy")
+        elif answers_in_the_ui():
+            # The template creates children batch by batch: the group's total is the one to show.
+            approve_next_batch(credentials, execution_id, done, group_total, pause)
+        else:
+            log.warning(
+                "rolling-update: %s passed the health gate and waits for approval: send OOS NotifyExecution",
+                execution_id,
+            )
+
     try:
         artifact_id = create_progress_artifact(
             progress=0.0,
@@ -65,19 +96,15 @@ def rolling_update(
                 progress=100.0 * done / total if total else 0.0,
                 description=f"OOS {execution_id}: {done} of {group_total} instances updated in {group_name}",
             ),
-            on_pause=(
-                # The template creates children batch by batch: the group's total is the one to show.
-                (lambda done, _, pause: approve_next_batch(credentials, execution_id, done, group_total, pause))
-                if answers_in_the_ui()
-                else None
-            ),
+            on_pause=between_batches,
         )
+    except RolloutFailed:
+        raise
     except Exception as error:
-        raise RolloutFailed(f"following OOS execution {execution_id} failed: {error}", execution_id) from error
+        raise RolloutFailed(f"following OOS execution {execution_id} failed: {error}") from error
     if execution.status != "Success":
         raise RolloutFailed(
-            f"OOS execution {execution_id} ended {execution.status}: {execution.status_message or 'no message'}",
-            execution_id,
+            f"OOS execution {execution_id} ended {execution.status}: {execution.status_message or 'no message'}"
         )
     resumed = resume_processes(credentials, snapshot.group)
     if resumed:
@@ -89,3 +116,8 @@ def rolling_update(
         updated_instances=stale,
         message=f"{len(stale)} instance(s) updated by OOS execution {execution_id}",
     )
+
+
+def asks_a_person(batch_pause: str, pause: int) -> bool:
+    """Whether the person's choice of pauses asks for approval at pause number ``pause`` (1 after the first batch)."""
+    return batch_pause == "EveryBatchPause" or (batch_pause == "FirstBatchPause" and pause == 1)

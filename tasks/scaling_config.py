@@ -13,6 +13,7 @@ from tasks.cloud_calls import call
 from tasks.cloud_views import TargetError
 from tasks.logs import logger
 from tasks.models import ConfigChange, ConfigSnapshot, ImageRef, ScalingGroupRef
+from tasks.release_record import Journal, ReleaseRecord
 from tasks.task_policy import stage_task
 
 
@@ -64,13 +65,14 @@ def _write_image(credentials: AlibabaCloudCredentials, configuration_id: str, co
 
 @stage_task("update-scaling-config")
 def update_scaling_config(
-    credentials: AlibabaCloudCredentials, before: ConfigSnapshot, image: ImageRef
+    credentials: AlibabaCloudCredentials, before: ConfigSnapshot, image: ImageRef, journal: Journal
 ) -> ConfigChange:
     log = logger()
     target = image.pinned
     if before.image == target:
         log.info("update-scaling-config: %s already runs %s, nothing written", before.scaling_configuration_id, target)
         return ConfigChange(image_after=target, written=False)
+    journal.changing("configuration written", state="started", step="update-scaling-config")
     _write_image(credentials, before.scaling_configuration_id, before.container_name, target)
     after = {c["Name"]: c["Image"] for c in read_containers(credentials, before.scaling_configuration_id)}
     if after.get(before.container_name) != target:
@@ -101,3 +103,21 @@ def restore(credentials: AlibabaCloudCredentials, before: ConfigSnapshot) -> Non
             f"configuration still differs from the snapshot (fields: {changed or 'container list'}); it was "
             "changed by someone else during the release"
         )
+
+
+def recorded_snapshot(
+    credentials: AlibabaCloudCredentials, group: ScalingGroupRef, record: ReleaseRecord
+) -> ConfigSnapshot:
+    """The snapshot an unfinished release took, rebuilt from its record: the configuration as it is now with the
+    recorded container back on the image it had, and the group as it was (the processes suspended before)."""
+    containers = read_containers(credentials, record.scaling_configuration_id)
+    if record.container not in [c["Name"] for c in containers]:
+        raise TargetError(
+            f"scaling configuration {record.scaling_configuration_id} has no container {record.container}"
+        )
+    return ConfigSnapshot(
+        group=group.model_copy(update={"suspended_processes": record.suspended_before}),
+        scaling_configuration_id=record.scaling_configuration_id,
+        container_name=record.container,
+        containers=[{**c, "Image": record.image_before} if c["Name"] == record.container else c for c in containers],
+    )

@@ -11,12 +11,14 @@ from alibabacloud_oos20190601 import models as oos
 
 from blocks.credentials import AlibabaCloudCredentials, ProductEndpoints
 from tasks.cloud_views import find_group
-from tasks.models import ImageRef
+from tasks.models import ConfigSnapshot, ImageRef
 from tasks.oos_executions import TEMPLATE, follow, start_execution
+from tasks.probe import probe_new_instance
+from tasks.release_record import Journal, ReleaseRecord
 from tasks.rollback import rollback_release
 from tasks.rolling_update import RolloutFailed, rolling_update
 from tasks.scaling_config import ConfigWriteFailed, snapshot, update_scaling_config
-from tasks.verify import VerificationFailed, sweep, verify_scale_out
+from tasks.verify import HealthGate, VerificationFailed, sweep
 from tests.support.cloud_views import REGION, active_configuration, group_by_name, instances
 from tests.support.images import push_image
 from tests.support.waiting import wait_until
@@ -40,6 +42,34 @@ def credentials(local_cloud, prefect_harness) -> AlibabaCloudCredentials:
 def before(seeded, credentials):
     """The seeded group's configuration as the release snapshots it."""
     return snapshot(credentials, find_group(credentials, "ess-eci-test"), CONTAINER)
+
+
+def _journal(before: ConfigSnapshot, image: str, instance_ids: list[str] = ()) -> Journal:
+    return Journal(
+        ReleaseRecord(
+            group_id=before.group.scaling_group_id,
+            group_name=before.group.scaling_group_name,
+            trigger="manual",
+            flow_run_id=None,
+            state="started",
+            step="test",
+            scaling_configuration_id=before.scaling_configuration_id,
+            container=before.container_name,
+            image_before=before.image,
+            image_after=image,
+            suspended_before=before.group.suspended_processes,
+            instances_before=list(instance_ids),
+        )
+    )
+
+
+def _probe(credentials, before: ConfigSnapshot, image: str):
+    return probe_new_instance.fn(credentials, before, image, _journal(before, image), "/", None, 120, 60)
+
+
+def _roll_out(credentials, before: ConfigSnapshot, image: str, journal: Journal):
+    gate = HealthGate(credentials, before, image, "/", None, 60)
+    return rolling_update.fn(credentials, before, image, journal, gate, 1, "Automatic", timeout=120)
 
 
 def _executions(sdk) -> list[str]:
@@ -82,7 +112,7 @@ def test_a_lost_probe_scale_out_answer_starts_one_probe_not_two(before, credenti
     started_with = _in_service(sdk)
     control.add_fault(kind="lost_response", product="ess", action="ScaleWithAdjustment", times=1)
     try:
-        verify_scale_out.fn(credentials, before, before.image, timeout=120)
+        _probe(credentials, before, before.image)
     finally:
         # However the step ended: one probe was started and it is gone again. (Without the ClientToken the retry
         # is a new request, refused while the first scale-out runs, and the first probe is never removed.)
@@ -98,7 +128,7 @@ def test_a_probe_that_comes_up_on_another_image_fails_verification_and_is_remove
     other = push_image(local_cloud, "not-the-release", "another image")
     control.add_fault(kind="launch_image", image=other, scaling_group_id=before.group.scaling_group_id)
     with pytest.raises(VerificationFailed, match="not-the-release|runs .*, not"):
-        verify_scale_out.fn(credentials, before, before.image, timeout=120)
+        _probe(credentials, before, before.image)
     assert sorted(_in_service(sdk)) == sorted(started_with)
 
 
@@ -106,7 +136,7 @@ def test_a_configuration_write_that_does_not_stick_fails_the_step(before, creden
     image = ImageRef.parse_pinned(push_image(local_cloud, "unstuck", "never written"))
     control.add_fault(kind="no_effect", product="ess", action="ModifyEciScalingConfiguration")
     with pytest.raises(ConfigWriteFailed, match="reads back"):
-        update_scaling_config.fn(credentials, before, image)
+        update_scaling_config.fn(credentials, before, image, _journal(before, image.pinned))
     assert active_configuration(sdk, group_by_name(sdk)).containers[0].image == before.image
 
 
@@ -125,8 +155,9 @@ def test_a_rollout_resumes_only_the_processes_it_suspended(seeded, credentials, 
     )
     before = snapshot(credentials, find_group(credentials, group_id), CONTAINER)
     image = push_image(local_cloud, "keep-scale-in", "keep scale-in suspended")
-    update_scaling_config.fn(credentials, before, ImageRef.parse_pinned(image))
-    assert rolling_update.fn(credentials, before, image, 1, "Automatic", timeout=120).status == "Success"
+    journal = _journal(before, image)
+    update_scaling_config.fn(credentials, before, ImageRef.parse_pinned(image), journal)
+    assert _roll_out(credentials, before, image, journal).status == "Success"
     assert group_by_name(sdk).suspended_processes == ["ScaleIn"]
 
 
@@ -135,12 +166,14 @@ def test_when_the_templates_rollback_fails_too_the_configuration_and_processes_a
 ):
     image = push_image(local_cloud, "fails-everywhere", "fails")
     touched = _in_service(sdk)
-    update_scaling_config.fn(credentials, before, ImageRef.parse_pinned(image))
+    journal = _journal(before, image, touched)
+    update_scaling_config.fn(credentials, before, ImageRef.parse_pinned(image), journal)
     control.add_fault(kind="oos_child_failure")  # every per-instance update fails, the rollback's too
-    with pytest.raises(RolloutFailed) as failed:
-        rolling_update.fn(credentials, before, image, 1, "Automatic", timeout=120)
+    with pytest.raises(RolloutFailed):
+        _roll_out(credentials, before, image, journal)
     assert group_by_name(sdk).suspended_processes  # the failed template left them suspended
-    result = rollback_release.fn(credentials, before, image, failed.value.execution_id, touched, 1, timeout=120)
+    assert journal.record.execution_id  # noted as soon as OOS returned it
+    result = rollback_release.fn(credentials, before, journal, 1, timeout=120)
     assert not result.complete and "instances" in result.message  # the template's rollback failed, and says so
     group = group_by_name(sdk)
     assert active_configuration(sdk, group).containers[0].image == before.image

@@ -8,9 +8,11 @@ from alibabacloud_ess20220222 import models as ess
 
 from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
 from flows.release import ReleaseFailed, release
+from tasks.models import ImageRef
 from tests.e2e.conftest import REPOSITORY
 from tests.support.cloud_views import active_configuration, container_groups, group_by_name, instances, wait_activity
 from tests.support.http import page
+from tests.support.images import push_image
 
 TARGET = TargetSpec(scaling_group="ess-eci-test", container="nginx")
 
@@ -37,7 +39,7 @@ def test_first_release_changed_tree_and_scale_out(seeded, pipeline_env, sdk, sta
     assert active_configuration(sdk, group_by_name(sdk)).containers[0].image == first.image.pinned
     assert first.verification.scaled_out and first.verification.probe_image == first.image.pinned
     assert first.verification.probe_health.startswith("HTTP 200")
-    assert set(first.timings) == {"build", "publish", "update-scaling-config", "rolling-update", "verify-scale-out"}
+    assert set(first.timings) == {"build", "publish", "update-scaling-config", "probe", "rolling-update", "verify"}
     assert "build" not in first.skipped and first.execution_id.startswith("exec-")
 
     second = _release_source(stage("v2"), "v2")
@@ -69,7 +71,7 @@ def test_unchanged_rerun_builds_pushes_and_writes_nothing(seeded, pipeline_env, 
     rerun = _release_source(context, "same")
     assert rerun.status == "unchanged", rerun.message
     assert rerun.image == first.image
-    assert {"build", "publish", "update-scaling-config", "rolling-update", "verify-scale-out"} <= set(rerun.skipped)
+    assert {"build", "publish", "update-scaling-config", "probe", "rolling-update"} <= set(rerun.skipped)
     assert control.mutating_calls(mark) == []
     assert _served_versions(sdk) == [f"same-{run_id}"] * 2
 
@@ -103,17 +105,48 @@ def test_failed_rollout_is_rolled_back_to_the_snapshot(seeded, pipeline_env, sdk
     assert result.config_after == good.image.pinned
 
 
-def test_failed_verification_removes_the_probe_and_rolls_back(seeded, pipeline_env, sdk, stage, run_id):
+def test_an_image_failing_its_health_check_on_the_probe_never_reaches_the_running_instances(
+    seeded, pipeline_env, sdk, control, stage, run_id
+):
     good = _release_source(stage("ok"), "ok")
+    running = [i.instance_id for i in instances(sdk, group_by_name(sdk).scaling_group_id)]
+    mark = control.audit_mark()
     with pytest.raises(ReleaseFailed) as failed:
-        _release_source(stage("unhealthy"), "unhealthy", health_path="/missing", timeout_seconds=10)
+        _release_source(stage("unhealthy"), "unhealthy", health_path="/missing", health_timeout_seconds=3)
     result = failed.value.result
     assert result.status == "rolled_back", result.message
     assert "health check" in result.message and "/missing" in result.message
+    # OOS never ran: the running instances are the same ones, never updated; the probe is gone.
+    assert "StartExecution" not in control.mutating_calls(mark)
     group = group_by_name(sdk)
-    assert len(instances(sdk, group.scaling_group_id)) == 2  # the probe instance is gone
+    assert [i.instance_id for i in instances(sdk, group.scaling_group_id)] == running
     assert active_configuration(sdk, group).containers[0].image == good.image.pinned
     assert _served_versions(sdk) == [f"ok-{run_id}"] * 2
+
+
+def test_an_unhealthy_first_batch_stops_the_rollout_before_the_second(
+    seeded, pipeline_env, sdk, control, local_cloud, stage, run_id
+):
+    good = _release_source(stage("fine"), "fine")
+    breaks = ImageRef.parse_pinned(push_image(local_cloud, "breaks", "healthy only on the probe"))
+    # Healthy on the probe; frozen (Running, answering nothing) on the instance the first batch updates.
+    control.add_fault(kind="unresponsive", image=breaks.digest, after=1)
+    mark = control.audit_mark()
+    with pytest.raises(ReleaseFailed) as failed:
+        release(
+            target=TARGET,
+            image=ImageSpec(repository=REPOSITORY, digest=breaks.digest),
+            rollout=RolloutSpec(batch_number=2, health_timeout_seconds=3),
+        )
+    result = failed.value.result
+    assert result.status == "rolled_back", result.message
+    assert "health gate stopped the rollout after batch 1" in result.message
+    assert result.verification is None
+    notified = [e for e in control.audit(mark) if e["action"] == "NotifyExecution" and e["status"] == 200]
+    assert [e["params"]["NotifyType"] for e in notified] == ["Reject"]  # the second batch never got an Approve
+    group = group_by_name(sdk)
+    assert active_configuration(sdk, group).containers[0].image == good.image.pinned
+    assert _served_versions(sdk) == [f"fine-{run_id}"] * 2
 
 
 def test_release_rides_out_throttling_and_server_errors(seeded, pipeline_env, sdk, control, stage, run_id):

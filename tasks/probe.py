@@ -1,0 +1,129 @@
+"""probe: before OOS touches a running instance, one new instance starts from the written configuration, must come
+up Running on the new image and answer its health check, and exactly that instance is removed again. A bad image
+costs one instance and a configuration restore, never the running fleet.
+
+The scale-out's activity id goes into the release record the moment the cloud returns it, so a release that dies
+while the probe runs leaves recovery what it needs to remove the probe.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from alibabacloud_ess20220222 import models as ess
+from pydantic import BaseModel
+
+from blocks.credentials import AlibabaCloudCredentials
+from tasks.cloud_calls import call
+from tasks.cloud_views import ALL_STATES, find_group, group_instances, members, scaling_activity, wait_for_activity
+from tasks.logs import logger
+from tasks.models import ConfigSnapshot, InstanceState, ScalingGroupRef
+from tasks.release_record import Journal
+from tasks.task_policy import stage_task
+from tasks.verify import VerificationFailed, check_health, health_port
+
+
+class Probe(BaseModel):
+    instance_id: str | None = None
+    image: str | None = None
+    health: str | None = None
+    note: str = ""
+
+
+def has_room_for_a_probe(group: ScalingGroupRef) -> bool:
+    return group.total_capacity < group.max_size
+
+
+@stage_task("probe")
+def probe_new_instance(
+    credentials: AlibabaCloudCredentials,
+    snapshot: ConfigSnapshot,
+    image: str,
+    journal: Journal,
+    health_path: str,
+    port: int | None,
+    scale_out_timeout: float,
+    health_timeout: float,
+) -> Probe:
+    log = logger()
+    group = find_group(credentials, snapshot.group.scaling_group_id)
+    if not has_room_for_a_probe(group):
+        note = f"the group is at MaxSize {group.max_size}: no probe instance; the first OOS batch is checked instead"
+        log.warning("probe: %s", note)
+        return Probe(note=note)
+    journal.changing("probe instance started", state="probing", step="probe")
+    client = credentials.get_ess_client()
+    scale_out = ess.ScaleWithAdjustmentRequest(
+        scaling_group_id=group.scaling_group_id,
+        adjustment_type="QuantityChangeInCapacity",
+        adjustment_value=1,
+        client_token=uuid.uuid4().hex,
+    )
+    activity_id = call(
+        lambda: client.scale_with_adjustment(scale_out), what="ess ScaleWithAdjustment"
+    ).body.scaling_activity_id
+    journal.note(probe_activity_id=activity_id)
+    try:
+        activity = wait_for_activity(credentials, activity_id, scale_out_timeout)
+        if activity.status_code != "Successful" or len(activity.created_instances or []) != 1:
+            raise VerificationFailed(
+                f"probe scale-out {activity_id} ended {activity.status_code}: {activity.status_message}"
+            )
+        probe = _instance(credentials, snapshot, activity.created_instances[0])
+        journal.note(probe_instance_id=probe.instance_id)
+        if probe.image != image or probe.status != "Running":
+            raise VerificationFailed(
+                f"probe instance {probe.instance_id} runs {probe.image} ({probe.status}), not {image}"
+            )
+        health = check_health(probe.ip, health_port(snapshot, port), health_path, timeout=health_timeout)
+        log.info("probe: new instance %s runs %s and answers %s", probe.instance_id, image, health)
+    except BaseException:
+        remove_probe(credentials, group, activity_id, scale_out_timeout, best_effort=True)
+        raise
+    remove_probe(credentials, group, activity_id, scale_out_timeout, best_effort=False)
+    return Probe(instance_id=probe.instance_id, image=probe.image, health=health)
+
+
+def _instance(credentials: AlibabaCloudCredentials, snapshot: ConfigSnapshot, instance_id: str) -> InstanceState:
+    found = group_instances(
+        credentials, snapshot.group, snapshot.container_name, states=ALL_STATES, instance_ids=[instance_id]
+    )
+    if not found:
+        raise VerificationFailed(f"probe instance {instance_id} is not in the group")
+    return found[0]
+
+
+def remove_probe(
+    credentials: AlibabaCloudCredentials, group: ScalingGroupRef, activity_id: str, timeout: float, *, best_effort: bool
+) -> list[str]:
+    """Remove exactly the instances the probe's scale-out created (once it has ended: the cloud refuses to remove
+    an instance still starting), and check they are gone; returns them. On a failure path (``best_effort``) a
+    problem here is logged, so that it does not hide the failure being reported."""
+    try:
+        activity = scaling_activity(credentials, activity_id)
+        if activity is not None and activity.status_code == "InProgress":
+            activity = wait_for_activity(credentials, activity_id, timeout)
+        created = set(activity.created_instances or []) if activity else set()
+        remaining = [m.instance_id for m in members(credentials, group, ALL_STATES) if m.instance_id in created]
+        if not remaining:
+            return []
+        client = credentials.get_ess_client()
+        request = ess.RemoveInstancesRequest(
+            region_id=group.region_id,
+            scaling_group_id=group.scaling_group_id,
+            instance_ids=remaining,
+            client_token=uuid.uuid4().hex,
+        )
+        removal = call(lambda: client.remove_instances(request), what="ess RemoveInstances").body
+        removed = wait_for_activity(credentials, removal.scaling_activity_id, timeout)
+        if removed.status_code != "Successful":
+            raise VerificationFailed(
+                f"removing probe instance(s) {remaining} ended {removed.status_code}: {removed.status_message}"
+            )
+        logger().info("probe: instance(s) %s removed", ", ".join(remaining))
+        return remaining
+    except Exception as error:
+        if not best_effort:
+            raise
+        logger().error("probe: could not remove the instance(s) of %s: %s", activity_id, error)
+        return []
