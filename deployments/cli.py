@@ -22,6 +22,13 @@ app = typer.Typer(
 )
 
 
+# Read by main() from the command line (before any command runs), so every command that runs a flow honours it.
+DEBUG_HELP = "show tracebacks on the terminal (they are always in the run's logs in Prefect)"
+TIMEOUT_HELP = "seconds the OOS rollout (and a rollback) may take"
+SCALE_OUT_TIMEOUT_HELP = "seconds a scaling activity (the probe's scale-out, its removal) may take"
+HEALTH_TIMEOUT_HELP = "seconds a new or updated instance has to answer its health check"
+
+
 def _key_values(pairs: list[str]) -> dict[str, str]:
     result = {}
     for pair in pairs:
@@ -50,15 +57,35 @@ def release(
     batch_pause: str = typer.Option("Automatic", "--batch-pause", help="Automatic, FirstBatchPause or EveryBatchPause"),
     health_path: str = typer.Option("/", "--health-path"),
     health_port: Optional[int] = typer.Option(None, "--health-port"),
+    timeout: float = typer.Option(1800, "--timeout", min=1, help=TIMEOUT_HELP),
+    scale_out_timeout: float = typer.Option(300, "--scale-out-timeout", min=1, help=SCALE_OUT_TIMEOUT_HELP),
+    health_timeout: float = typer.Option(60, "--health-timeout", min=1, help=HEALTH_TIMEOUT_HELP),
     endpoint: Optional[str] = typer.Option(None, "--endpoint", help="one API endpoint for every product"),
     registry_host: Optional[str] = typer.Option(None, "--registry-host", help="registry host[:port]"),
     as_json: bool = typer.Option(False, "--json", help="print the ReleaseResult as the last stdout line"),
+    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
 ) -> None:
     """Release an image: build and push it from --context, or deploy an existing --tag/--digest."""
     from pydantic import ValidationError
 
     from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
 
+    build_only = [
+        name
+        for name, given in (
+            ("--ref", ref is not None),
+            ("--dockerfile", dockerfile != "Dockerfile"),
+            ("--build-arg", bool(build_arg)),
+            ("--build-target", build_target is not None),
+        )
+        if given
+    ]
+    if build_only and not context:  # they would be silently ignored: refuse them before anything runs
+        message = f"invalid arguments: {', '.join(build_only)} only apply to a build: give --context too"
+        typer.echo(f"eci-release: {message}", err=True)
+        if as_json:
+            typer.echo(json.dumps({"status": "failed", "message": message}))
+        raise typer.Exit(2)
     _endpoints(endpoint, registry_host)
     try:
         parameters = dict(
@@ -70,7 +97,13 @@ def release(
             if context
             else None,
             rollout=RolloutSpec(
-                batch_number=batch_number, batch_pause=batch_pause, health_path=health_path, health_port=health_port
+                batch_number=batch_number,
+                batch_pause=batch_pause,
+                health_path=health_path,
+                health_port=health_port,
+                timeout_seconds=timeout,
+                scale_out_timeout_seconds=scale_out_timeout,
+                health_timeout_seconds=health_timeout,
             ),
         )
     except ValidationError as error:
@@ -94,6 +127,7 @@ def rollback(
     endpoint: Optional[str] = typer.Option(None, "--endpoint", help="one API endpoint for every product"),
     registry_host: Optional[str] = typer.Option(None, "--registry-host", help="registry host[:port]"),
     as_json: bool = typer.Option(False, "--json", help="print the ReleaseResult as the last stdout line"),
+    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
 ) -> None:
     """Put the group back on the image it ran before its last release, verified, and pin it there."""
     from flows.parameters import RolloutSpec
@@ -103,6 +137,37 @@ def rollback(
     blocks = _blocks(credentials_block, registry_block)
     raise typer.Exit(
         _run(rollback_flow, as_json, scaling_group=group, rollout=RolloutSpec(batch_number=batch_number), **blocks)
+    )
+
+
+@app.command()
+def recover(
+    group: str = typer.Option(..., "--group", help="scaling group id (asg-...) or name"),
+    credentials_block: Optional[str] = typer.Option(None, "--credentials-block", help="credentials block name"),
+    batch_number: int = typer.Option(2, "--batch-number", min=1, max=100),
+    timeout: float = typer.Option(1800, "--timeout", min=1, help=TIMEOUT_HELP),
+    scale_out_timeout: float = typer.Option(300, "--scale-out-timeout", min=1, help=SCALE_OUT_TIMEOUT_HELP),
+    endpoint: Optional[str] = typer.Option(None, "--endpoint", help="one API endpoint for every product"),
+    as_json: bool = typer.Option(False, "--json", help="print the ReleaseResult as the last stdout line"),
+    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
+) -> None:
+    """Finish what a release that died left unfinished: roll the group back to the image it had, verified. Every
+    release does this first on its own; this command does it now."""
+    from flows.parameters import RolloutSpec
+    from flows.recovery import recover as recover_flow
+
+    _endpoints(endpoint, None)
+    rollout = RolloutSpec(
+        batch_number=batch_number, timeout_seconds=timeout, scale_out_timeout_seconds=scale_out_timeout
+    )
+    raise typer.Exit(
+        _run(
+            recover_flow,
+            as_json,
+            scaling_group=group,
+            rollout=rollout,
+            credentials=_blocks(credentials_block, None)["credentials"],
+        )
     )
 
 
@@ -151,7 +216,8 @@ def _blocks(credentials_block: str | None, registry_block: str | None) -> dict:
 
 
 def _run(flow, as_json: bool, **parameters) -> int:
-    """Run a flow, print the outcome; 0 only when released (or unchanged) and verified, or held off by a pin."""
+    """Run a flow, print the outcome; 0 only when released (or unchanged) and verified, recovered and verified, or
+    held off by a pin."""
     from prefect.exceptions import CancelledRun
 
     from flows.release import ReleaseFailed
@@ -173,7 +239,7 @@ def _run(flow, as_json: bool, **parameters) -> int:
     typer.echo(result.message, err=as_json)
     if as_json:
         typer.echo(result.model_dump_json())
-    return 0 if result.status in ("released", "unchanged", "pinned") else 1
+    return 0 if result.status in ("released", "unchanged", "pinned", "recovered") else 1
 
 
 @app.command()
@@ -231,6 +297,7 @@ def _fail(command: str, message: str, as_json: bool) -> None:
 def demo(
     as_json: bool = typer.Option(False, "--json", help="print the demo's outcome as JSON"),
     keep: bool = typer.Option(False, "--keep", help="leave localcloud running afterwards (Ctrl-C stops)"),
+    debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
 ) -> None:
     """Start localcloud with Docker-backed instances, release v1 then v2 of the sample app to the seeded group
     ess-eci-test, and show what happened."""
@@ -253,6 +320,11 @@ def main() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    # An expected failure ends in one line naming its cause; the traceback goes to the run's logs (and to the
+    # terminal too with --debug).
+    from deployments.console import configure
+
+    configure(sys.argv[1:])
     if "--json" not in sys.argv[1:]:
         app()
         return
