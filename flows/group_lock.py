@@ -2,7 +2,13 @@
 
 The lock is a Prefect global concurrency limit of one slot named after the group id: it lives in the server, so
 it holds across processes and machines, and it is lease-based (renewed while held), so a crashed holder frees the
-group once its lease runs out. The limit is created when missing; it is never skipped (``strict``).
+group once its lease runs out (the server's repossessor service revokes expired leases). The limit is created when
+missing; it is never skipped (``strict``).
+
+Without a Prefect server (no ``PREFECT_API_URL``: each ``eci-release`` process starts a temporary one on the Prefect
+home's database) there is no repossessor, and a killed process would hold the slot for ever. There the lock is an
+exclusive file lock in the Prefect home: every process on the machine shares that database, and the operating
+system frees the lock the moment its holder dies.
 
 While a release holds the group, later runs for it wait. When several wait, the newest request wins: a run that
 gets the lock ends as superseded, naming the newest run for the same group that was asked for after it and is
@@ -15,8 +21,10 @@ a nightly run: that one would then find the group pinned, or deploy after it.
 
 from __future__ import annotations
 
+import fcntl
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from prefect import runtime
 from prefect.client.orchestration import get_client
@@ -32,6 +40,7 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+from prefect.settings import PREFECT_API_URL, PREFECT_HOME
 
 from tasks.logs import logger
 from tasks.models import ScalingGroupRef
@@ -149,17 +158,33 @@ def _runs_of_group(group: ScalingGroupRef) -> list[FlowRun]:
 
 
 @contextmanager
+def _one_slot(name: str):
+    """The group's one slot: the server's lease-based limit, or without a server a file lock (see above)."""
+    if PREFECT_API_URL.value():
+        _ensure_limit(name)
+        with concurrency(name, occupy=1, strict=True, lease_duration=LEASE_SECONDS):
+            yield
+        return
+    path = Path(PREFECT_HOME.value()) / "locks" / f"{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # waits; freed by the OS if this process dies
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+
+
+@contextmanager
 def hold_group(group: ScalingGroupRef, trigger: str):
     """Hold the group's lock for the body; raises ``Superseded`` when a newer request for the group exists."""
     group_id = group.scaling_group_id
     flow_run_id = runtime.flow_run.id
     if flow_run_id is None:
         raise RuntimeError("hold_group works inside a flow run only")
-    tag, name = group_tag(group_id), limit_name(group_id)
-    me = _announce(flow_run_id, [tag, trigger_tag(trigger)])
-    _ensure_limit(name)
+    me = _announce(flow_run_id, [group_tag(group_id), trigger_tag(trigger)])
     logger().info("waiting for the release lock of %s", group_id)
-    with concurrency(name, occupy=1, strict=True, lease_duration=LEASE_SECONDS):
+    with _one_slot(limit_name(group_id)):
         newer = superseding_run(me, trigger, _runs_of_group(group))
         if newer is not None:
             raise Superseded(newer)

@@ -1,0 +1,192 @@
+"""A release stopped half way never leaves the group worse than it found it: SIGTERM rolls back before the process
+ends; after SIGKILL, the next release (or `recover`) finishes the job from the release record. Each case is judged
+by the cloud's state read back through the SDK: configuration and every InService instance on one image, the
+starting instances, nothing suspended, no Standby instance, no activity or OOS execution running."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from alibabacloud_ess20220222 import models as ess
+from alibabacloud_oos20190601 import models as oos
+from prefect.settings import get_current_settings
+
+from tasks.oos_executions import TEMPLATE
+from tasks.release_record import ReleaseRecord
+from tests.e2e.conftest import REPOSITORY
+from tests.support.cloud_views import REGION, active_configuration, container_groups, group_by_name, instances
+from tests.support.images import push_image
+from tests.support.waiting import wait_until
+
+
+def _start_release(pipeline_env: dict, image: str, *extra: str) -> subprocess.Popen:
+    """``eci-release release`` in a process of its own, on the session's Prefect server (so this test reads the
+    release record it writes)."""
+    digest = image.partition("@")[2]
+    return subprocess.Popen(
+        [sys.executable, "-m", "deployments.cli", "release", "--group", "ess-eci-test", "--container", "nginx"]
+        + ["--repository", REPOSITORY, "--digest", digest, "--json", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **pipeline_env, "PREFECT_API_URL": str(get_current_settings().api.url)},
+    )
+
+
+def _record_when(group_id: str, ready, what: str) -> ReleaseRecord:
+    def seen():
+        record = ReleaseRecord.load(group_id)
+        return record if record is not None and ready(record) else None
+
+    return wait_until(seen, timeout=120, interval=0.2, what=what)
+
+
+def _assert_consistent_on(sdk, image: str, instance_ids: list[str] | None = None, count: int = 2) -> None:
+    group = group_by_name(sdk)
+    assert active_configuration(sdk, group).containers[0].image == image
+    in_service = [i.instance_id for i in instances(sdk, group.scaling_group_id, "InService")]
+    assert len(in_service) == count
+    if instance_ids is not None:
+        assert sorted(in_service) == sorted(instance_ids)
+    assert {g.containers[0].image for g in container_groups(sdk, in_service)} == {image}
+    assert {g.status for g in container_groups(sdk, in_service)} == {"Running"}
+    assert group.suspended_processes == []
+    assert instances(sdk, group.scaling_group_id, "Standby") == []
+    activities = sdk.ess.describe_scaling_activities(
+        ess.DescribeScalingActivitiesRequest(region_id=REGION, scaling_group_id=group.scaling_group_id, page_size=50)
+    ).body.scaling_activities
+    assert [a.scaling_activity_id for a in activities if a.status_code == "InProgress"] == []
+    assert [e.execution_id for e in _executions(sdk) if e.status in ("Running", "Waiting", "Queued")] == []
+
+
+def _executions(sdk) -> list:
+    return sdk.oos.list_executions(
+        oos.ListExecutionsRequest(region_id=REGION, template_name=TEMPLATE, max_results=100)
+    ).body.executions
+
+
+@pytest.fixture
+def group_id(seeded, sdk) -> str:
+    return group_by_name(sdk).scaling_group_id
+
+
+def test_sigterm_during_the_probe_rolls_back_before_the_process_ends(group_id, pipeline_env, sdk, control, local_cloud):
+    before = active_configuration(sdk, group_by_name(sdk)).containers[0].image
+    running = [i.instance_id for i in instances(sdk, group_id, "InService")]
+    image = push_image(local_cloud, "stopped", "stopped by SIGTERM")
+    control.add_fault(kind="stuck_activity", scaling_group_id=group_id)  # the probe's scale-out never finishes
+    process = _start_release(pipeline_env, image)
+    _record_when(group_id, lambda r: r.image_after == image and r.probe_activity_id, "the probe to start")
+    process.send_signal(signal.SIGTERM)
+    control.clear_faults()  # the activity ends, so the rollback can remove the probe
+    _, stderr = process.communicate(timeout=180)
+    assert process.returncode != 0, stderr[-2000:]
+    record = ReleaseRecord.load(group_id)
+    assert record.state == "rolled_back", record.message
+    _assert_consistent_on(sdk, before, running)
+
+
+def _shell_env(pipeline_env: dict, home) -> dict:
+    """A shell of its own: no Prefect server, so each process starts a temporary one on this Prefect home."""
+    env = {**os.environ, **pipeline_env, "PREFECT_HOME": str(home)}
+    env.pop("PREFECT_API_URL", None)
+    return env
+
+
+def _cli_json(*args: str, env: dict) -> tuple[int, dict]:
+    done = subprocess.run(
+        [sys.executable, "-m", "deployments.cli", *args, "--json"], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert done.stdout.strip(), done.stderr[-2000:]
+    return done.returncode, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _started_probe(control, mark: int) -> bool:
+    return "ScaleWithAdjustment" in control.mutating_calls(mark)
+
+
+def test_sigkill_after_the_probe_scale_out_is_finished_by_the_next_release(
+    group_id, pipeline_env, sdk, control, local_cloud, tmp_path
+):
+    image = push_image(local_cloud, "killed-probe", "killed after the probe scale-out")
+    digest = image.partition("@")[2]
+    env = _shell_env(pipeline_env, tmp_path)
+    control.add_fault(kind="stuck_activity", scaling_group_id=group_id)
+    mark = control.audit_mark()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deployments.cli", "release", "--group", "ess-eci-test", "--container", "nginx"]
+        + ["--repository", REPOSITORY, "--digest", digest],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    wait_until(lambda: _started_probe(control, mark), timeout=180, what="the probe scale-out")
+    time.sleep(2)  # the activity id reaches the release record right after the cloud answers
+    process.kill()
+    process.wait(timeout=30)
+    control.clear_faults()
+
+    # The next release, from another shell: the killed one's lock is free, and it finishes the job first.
+    code, again = _cli_json(
+        "release",
+        "--group",
+        "ess-eci-test",
+        "--container",
+        "nginx",
+        "--repository",
+        REPOSITORY,
+        "--digest",
+        digest,
+        env=env,
+    )
+    assert code == 0 and again["status"] == "released", again["message"]
+    assert again["recovery"]["complete"] and "probe scale-out" in again["recovery"]["found"], again["recovery"]
+    assert again["verification"]["scaled_out"]  # verified again, not answered "unchanged"
+    _assert_consistent_on(sdk, image)
+
+
+def test_sigkill_mid_rollout_is_rolled_back_by_recover(group_id, pipeline_env, sdk, control, local_cloud, tmp_path):
+    before = active_configuration(sdk, group_by_name(sdk)).containers[0].image
+    image = push_image(local_cloud, "killed-rollout", "killed mid rollout")
+    env = _shell_env(pipeline_env, tmp_path)
+    known = {e.execution_id for e in _executions(sdk)}
+    # From a shell, a batch pause waits for a NotifyExecution that never comes: a rollout caught half way.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deployments.cli", "release", "--group", "ess-eci-test", "--container", "nginx"]
+        + ["--repository", REPOSITORY, "--digest", image.partition("@")[2], "--batch-pause", "FirstBatchPause"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    waiting = wait_until(
+        lambda: [e for e in _executions(sdk) if e.execution_id not in known and e.status == "Waiting"],
+        timeout=180,
+        what="the first batch to finish",
+    )
+    process.kill()
+    process.wait(timeout=30)
+
+    code, result = _cli_json("recover", "--group", "ess-eci-test", env=env)
+    assert code == 0 and result["status"] == "recovered", result["message"]
+    assert waiting[0].execution_id in result["recovery"]["found"]
+    _assert_consistent_on(sdk, before)
+
+
+def test_recover_with_nothing_unfinished_changes_nothing(group_id, pipeline_env, control):
+    mark = control.audit_mark()
+    done = subprocess.run(
+        [sys.executable, "-m", "deployments.cli", "recover", "--group", "ess-eci-test", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **pipeline_env, "PREFECT_API_URL": str(get_current_settings().api.url)},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1])["status"] == "unchanged"
+    assert control.mutating_calls(mark) == []
