@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -215,6 +216,17 @@ def _blocks(credentials_block: str | None, registry_block: str | None) -> dict:
         raise typer.Exit(1)
 
 
+class _Stopped(BaseException):
+    """SIGTERM, handed back by Prefect once the flow has rolled back what it changed."""
+
+
+def _stopped(signum, frame) -> None:
+    raise _Stopped()
+
+
+STOPPED_EXIT = 128 + signal.SIGTERM
+
+
 def _run(flow, as_json: bool, **parameters) -> int:
     """Run a flow, print the outcome; 0 only when released (or unchanged) and verified, recovered and verified, or
     held off by a pin."""
@@ -222,8 +234,20 @@ def _run(flow, as_json: bool, **parameters) -> int:
 
     from flows.release import ReleaseFailed
 
+    # Prefect turns SIGTERM into an exception inside the flow (which rolls back) and then re-sends it to the
+    # handler it found: this one, which lets the command say so in its last line.
+    previous = signal.signal(signal.SIGTERM, _stopped)
     try:
         result = flow(**parameters)
+    except _Stopped:
+        message = (
+            "stopped by SIGTERM: the release undid what it had changed before it ended (its run's logs say what); "
+            "`eci-release recover --group <group>` finishes anything left"
+        )
+        typer.echo(f"eci-release: {message}", err=True)
+        if as_json:
+            typer.echo(json.dumps({"status": "stopped", "message": message}))
+        return STOPPED_EXIT
     except ReleaseFailed as failed:
         result = failed.result
     except CancelledRun as cancelled:  # superseded by a newer release of the same group
@@ -236,6 +260,8 @@ def _run(flow, as_json: bool, **parameters) -> int:
         if as_json:
             typer.echo(json.dumps({"status": "failed", "message": str(error)}))
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     typer.echo(result.message, err=as_json)
     if as_json:
         typer.echo(result.model_dump_json())

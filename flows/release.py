@@ -1,5 +1,6 @@
-"""The release flow: build -> publish -> update-scaling-config -> rolling-update -> verify-scale-out, with a
-rollback to the exact snapshot when anything fails after the cloud was changed."""
+"""The release flow: build -> publish -> update-scaling-config -> probe (one new instance, health-checked) ->
+rolling-update (OOS, a health gate between batches) -> verify, with a rollback to the exact snapshot when anything
+fails, or the run is stopped, after the cloud was changed. An unfinished release a crash left is recovered first."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
 from flows.recovery import finish_unfinished
 from flows.report import render_markdown
 from tasks.build import build_image
-from tasks.cloud_views import find_group, group_instances, require_room_for_one
+from tasks.cloud_views import group_instances
 from tasks.logs import logger
 from tasks.models import ConfigSnapshot, ImageRef, InstanceState, ReleaseResult, ScalingGroupRef
 from tasks.probe import probe_new_instance
@@ -31,8 +32,8 @@ from tasks.publish import publish_image, resolve_existing_image
 from tasks.release_record import AUTOMATIC_TRIGGERS, Journal, Pin, ReleaseRecord, Trigger
 from tasks.rollback import rollback_release
 from tasks.rolling_update import rolling_update
-from tasks.scaling_config import snapshot, update_scaling_config
-from tasks.source import checkout
+from tasks.scaling_config import update_scaling_config
+from tasks.target import checkout_source, find_target, take_snapshot
 from tasks.verify import HealthGate, verify_release
 
 
@@ -84,7 +85,7 @@ def _image_to_release(
         skipped["build"] = "an existing image was given"
         skipped["publish"] = f"deploying {image_ref.pinned} as it is in the registry"
         return image_ref, False
-    checked_out = checkout(source.context, source.ref)
+    checked_out = checkout_source(source.context, source.ref)
     try:
         with watch.stage("build"):
             built = build_image(
@@ -137,7 +138,7 @@ def release(
     credentials = credentials_or_environment(credentials)
     registry = registry_for(image, registry)
     # The target is checked before anything is built or pushed: a wrong group costs nothing.
-    group = require_room_for_one(find_group(credentials, target.scaling_group))
+    group = find_target(credentials, target.scaling_group)
     return run_holding_group(
         group,
         trigger,
@@ -195,7 +196,7 @@ def _held_off_by_pin(group_name: str, pin: Pin, trigger: str) -> ReleaseResult:
 def release_held(
     credentials: AlibabaCloudCredentials,
     registry: AcrRegistry,
-    group,
+    group: ScalingGroupRef,
     target: TargetSpec,
     image: ImageSpec,
     source: SourceSpec | None,
@@ -205,16 +206,14 @@ def release_held(
     """The release proper, with the group's lock held. Raises ``ReleaseFailed`` when it failed (rolled back, or with
     nothing changed); a stop (SIGTERM, a cancel) rolls back too, then ends the run as Prefect says."""
     recovery = finish_unfinished(credentials, group, rollout)
-    watch = _Stopwatch()
-    skipped: dict[str, str] = {}
-    snapshot(credentials, group, target.container)  # fails early, before any build, when there is no such container
+    watch, skipped = _Stopwatch(), {}
+    take_snapshot(credentials, group, target.container)  # no such container: fails before any build
     image_ref, produced = _image_to_release(image, source, registry, credentials, watch, skipped)
 
     # Snapshot right before the write, so a rollback restores what was there when the release changed it.
-    group = find_group(credentials, group.scaling_group_id)
-    before = snapshot(credentials, group, target.container)
+    group = find_target(credentials, group.scaling_group_id)
+    before = take_snapshot(credentials, group, target.container)
     instances_before = group_instances(credentials, group, target.container)
-    pinned = image_ref.pinned
     journal = Journal(_record(before, image_ref, trigger, instances_before))
     outputs = StageOutputs(
         group_name=group.scaling_group_name,
@@ -224,49 +223,8 @@ def release_held(
         produced=produced,
         recovery=recovery,
     )
-    gate = HealthGate(
-        credentials, before, pinned, rollout.health_path, rollout.health_port, rollout.health_timeout_seconds
-    )
     try:
-        with watch.stage("update-scaling-config"):
-            outputs.change = update_scaling_config(credentials, before, image_ref, journal)
-        if not outputs.change.written:
-            skipped["update-scaling-config"] = "the configuration already held the image"
-        if outputs.change.written or any(i.image != pinned for i in instances_before):
-            with watch.stage("probe"):
-                outputs.probe = probe_new_instance(
-                    credentials,
-                    before,
-                    pinned,
-                    journal,
-                    rollout.health_path,
-                    rollout.health_port,
-                    rollout.scale_out_timeout_seconds,
-                    rollout.health_timeout_seconds,
-                )
-        else:
-            skipped["probe"] = "nothing to change: no probe instance started"
-        with watch.stage("rolling-update"):
-            outputs.rollout = rolling_update(
-                credentials,
-                before,
-                pinned,
-                journal,
-                gate,
-                rollout.batch_number,
-                rollout.batch_pause,
-                rollout.timeout_seconds,
-            )
-        if outputs.rollout.status == "Skipped":
-            skipped["rolling-update"] = outputs.rollout.skipped_reason or "skipped"
-        if journal.changed_anything:
-            journal.note(state="verifying", step="verify")
-        with watch.stage("verify"):
-            probed = outputs.probe is not None and outputs.probe.instance_id is not None
-            outputs.swept = verify_release(
-                credentials, before, pinned, gate if journal.changed_anything else None, probed
-            )
-        outputs.health_checked = list(gate.checked)
+        _change_and_verify(credentials, before, image_ref, journal, rollout, watch, skipped, outputs)
     except BaseException as error:  # a stop (TerminationSignal, KeyboardInterrupt) is a failure too
         result = _undo(credentials, before, journal, outputs, rollout, watch, skipped, error)
         if isinstance(error, Exception):
@@ -282,6 +240,60 @@ def release_held(
             released_from=None if trigger == "rollback" else before.image,
         )
     return result
+
+
+def _change_and_verify(
+    credentials: AlibabaCloudCredentials,
+    before: ConfigSnapshot,
+    image_ref: ImageRef,
+    journal: Journal,
+    rollout: RolloutSpec,
+    watch: _Stopwatch,
+    skipped: dict[str, str],
+    outputs: StageOutputs,
+) -> None:
+    """update-scaling-config -> probe -> rolling-update -> verify; each stage's output goes into ``outputs``."""
+    pinned = image_ref.pinned
+    gate = HealthGate(
+        credentials, before, pinned, rollout.health_path, rollout.health_port, rollout.health_timeout_seconds
+    )
+    with watch.stage("update-scaling-config"):
+        outputs.change = update_scaling_config(credentials, before, image_ref, journal)
+    if not outputs.change.written:
+        skipped["update-scaling-config"] = "the configuration already held the image"
+    if outputs.change.written or any(i.image != pinned for i in outputs.instances_before):
+        with watch.stage("probe"):
+            outputs.probe = probe_new_instance(
+                credentials,
+                before,
+                pinned,
+                journal,
+                rollout.health_path,
+                rollout.health_port,
+                rollout.scale_out_timeout_seconds,
+                rollout.health_timeout_seconds,
+            )
+    else:
+        skipped["probe"] = "nothing to change: no probe instance started"
+    with watch.stage("rolling-update"):
+        outputs.rollout = rolling_update(
+            credentials,
+            before,
+            pinned,
+            journal,
+            gate,
+            rollout.batch_number,
+            rollout.batch_pause,
+            rollout.timeout_seconds,
+        )
+    if outputs.rollout.status == "Skipped":
+        skipped["rolling-update"] = outputs.rollout.skipped_reason or "skipped"
+    if journal.changed_anything:
+        journal.note(state="verifying", step="verify")
+    with watch.stage("verify"):
+        probed = outputs.probe is not None and outputs.probe.instance_id is not None
+        outputs.swept = verify_release(credentials, before, pinned, gate if journal.changed_anything else None, probed)
+    outputs.health_checked = list(gate.checked)
 
 
 def _so_far(outputs: StageOutputs, journal: Journal, watch: _Stopwatch, skipped: dict[str, str]) -> StageOutputs:

@@ -71,6 +71,29 @@ def execution(credentials: AlibabaCloudCredentials, execution_id: str):
     return listed[0] if listed else None
 
 
+def running_for_group(credentials: AlibabaCloudCredentials, group_id: str) -> list[str]:
+    """Rolling updates of the template still running (or paused) on the group, whoever started them."""
+    client = credentials.get_oos_client()
+    found, token = [], None
+    while True:
+        body = call(
+            lambda: client.list_executions(
+                oos.ListExecutionsRequest(
+                    region_id=credentials.region_id, template_name=TEMPLATE, max_results=100, next_token=token
+                )
+            ),
+            what="oos ListExecutions",
+        ).body
+        found += [
+            e.execution_id
+            for e in body.executions
+            if e.status in ("Running", "Waiting", "Queued") and (e.parameters or {}).get("scalingGroupId") == group_id
+        ]
+        token = body.next_token
+        if not token:
+            return found
+
+
 def child_statuses(credentials: AlibabaCloudCredentials, execution_id: str) -> list[str]:
     """The status of each per-instance child execution."""
     client = credentials.get_oos_client()
@@ -139,7 +162,7 @@ def follow(
         what=f"OOS execution {execution_id}",
         timeout=timeout,
         first=0.5,
-        cap=5.0,
+        cap=2.0,  # a batch pause is answered within two seconds, and the end seen as soon
         excluded=lambda: seen["paused_seconds"],
     )
 

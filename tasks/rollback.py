@@ -15,7 +15,7 @@ from typing import Callable
 from blocks.credentials import AlibabaCloudCredentials
 from tasks.logs import logger
 from tasks.models import ConfigSnapshot, RollbackResult
-from tasks.oos_executions import follow, start_execution, stop
+from tasks.oos_executions import follow, running_for_group, start_execution, stop
 from tasks.probe import remove_probe
 from tasks.processes import exit_standby, resume_processes
 from tasks.release_record import Journal
@@ -58,7 +58,15 @@ def rollback_release(
     rollback = {"id": None, "status": None}
     resumed: list[str] = []
 
-    for running in filter(None, (record.execution_id, record.rollback_execution_id)):
+    # The release's own executions, and any still running on the group (a rollback execution started just before
+    # a crash, before its id was noted).
+    recorded = [e for e in (record.execution_id, record.rollback_execution_id) if e]
+    still_running: list[str] = []
+    steps.attempt(
+        "could not list the OOS executions running on the group",
+        lambda: still_running.extend(running_for_group(credentials, snapshot.group.scaling_group_id)),
+    )
+    for running in dict.fromkeys([*recorded, *still_running]):
         steps.attempt(
             f"could not stop OOS execution {running}",
             lambda running=running: f"OOS execution {running} ended {stop(credentials, running, timeout)}",

@@ -65,3 +65,17 @@ def test_malformed_parameters():
         ImageSpec(repository=REPOSITORY)
     with pytest.raises(ValidationError, match="sha256"):
         ImageSpec(repository=REPOSITORY, digest="sha256:short")
+
+
+def test_a_group_that_cannot_run_an_instance_is_refused_before_any_write(local_cloud, pipeline_env, control):
+    control.load_scenario({"scaling_groups": [{"name": "no-room", "max_size": 0, "instances": 0}]})
+    try:
+        mark = control.audit_mark()
+        with pytest.raises(TargetError, match="MaxSize 0: it cannot run an instance"):
+            release(
+                target=TargetSpec(scaling_group="no-room", container="nginx"),
+                image=ImageSpec(repository=REPOSITORY, tag="seed"),
+            )
+        assert control.mutating_calls(mark) == []
+    finally:
+        control.load_scenario()

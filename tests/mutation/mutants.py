@@ -72,7 +72,7 @@ MUTANTS = [
     Mutant(
         "probe-scale-out-without-client-token",
         "a retry after a lost ScaleWithAdjustment response starts no second probe instance",
-        "tasks/verify.py",
+        "tasks/probe.py",
         "        adjustment_value=1,\n        client_token=uuid.uuid4().hex,\n",
         "        adjustment_value=1,\n",
         ["tests/contract/test_pipeline_calls.py"],
@@ -80,7 +80,7 @@ MUTANTS = [
     Mutant(
         "probe-image-not-compared",
         "the probe instance must run the released digest",
-        "tasks/verify.py",
+        "tasks/probe.py",
         'if probe.image != image or probe.status != "Running":',
         'if probe.status != "Running":',
         ["tests/contract/test_pipeline_calls.py"],
@@ -215,9 +215,9 @@ MUTANTS = [
     ),
     Mutant(
         "probe-left-in-the-group",
-        "verification removes exactly the probe instance it started",
-        "tasks/verify.py",
-        "    _remove_probes(credentials, group, activity_id, timeout, best_effort=False)\n",
+        "the probe removes exactly the instance it started",
+        "tasks/probe.py",
+        "    remove_probe(credentials, group, activity_id, scale_out_timeout, best_effort=False)\n",
         "",
         ["tests/contract/test_pipeline_calls.py"],
     ),
@@ -244,5 +244,55 @@ MUTANTS = [
         "    return task(name=name, cache_policy=NO_CACHE, persist_result=False)",
         "    return task(name=name, persist_result=True)",  # with NO_CACHE, Prefect would persist nothing anyway
         ["tests/e2e/test_secrets.py"],
+    ),
+    Mutant(
+        "rollout-before-the-probe",
+        "a bad image never reaches the running instances: the probe comes before OOS",
+        "flows/release.py",
+        "        if outputs.change.written or any(i.image != pinned for i in instances_before):",
+        "        if False:",
+        [
+            "tests/e2e/test_release.py::test_an_image_failing_its_health_check_on_the_probe_never_reaches_the_running_instances"
+        ],
+    ),
+    Mutant(
+        "health-gate-always-approves",
+        "a batch that does not answer its health check stops the rollout before the next",
+        "tasks/rolling_update.py",
+        "            healthy = gate.check_updated()",
+        "            healthy = []",
+        ["tests/e2e/test_release.py::test_an_unhealthy_first_batch_stops_the_rollout_before_the_second"],
+    ),
+    Mutant(
+        "a-stop-is-not-rolled-back",
+        "SIGTERM (and a cancel from the UI) rolls back before the run ends",
+        "flows/release.py",
+        "    except BaseException as error:  # a stop (TerminationSignal, KeyboardInterrupt) is a failure too",
+        "    except Exception as error:",
+        ["tests/e2e/test_recovery.py::test_sigterm_during_the_probe_rolls_back_before_the_process_ends"],
+    ),
+    Mutant(
+        "no-recovery-before-a-release",
+        "the next release finishes what a killed one left, before anything else",
+        "flows/release.py",
+        "    recovery = finish_unfinished(credentials, group, rollout)",
+        "    recovery = None",
+        ["tests/e2e/test_recovery.py::test_sigkill_after_the_probe_scale_out_is_finished_by_the_next_release"],
+    ),
+    Mutant(
+        "execution-id-noted-only-at-the-end",
+        "the OOS execution id reaches the release record as soon as it exists",
+        "tasks/rolling_update.py",
+        "    journal.note(execution_id=execution_id)\n",
+        "",
+        ["tests/e2e/test_recovery.py::test_sigkill_mid_rollout_is_rolled_back_by_recover"],
+    ),
+    Mutant(
+        "shell-lock-held-by-the-dead",
+        "without a Prefect server, a killed release does not keep the group locked",
+        "flows/group_lock.py",
+        "    if PREFECT_API_URL.value():",
+        "    if True:",
+        ["tests/e2e/test_recovery.py::test_sigkill_after_the_probe_scale_out_is_finished_by_the_next_release"],
     ),
 ]

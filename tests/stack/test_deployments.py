@@ -12,6 +12,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.sorting import ArtifactSort
 from prefect.flow_runs import resume_flow_run
+from prefect.states import Cancelling
 
 from deployments.sample_app import stage_sample_app
 from flows.group_lock import limit_name
@@ -28,7 +29,8 @@ from tests.stack.support import (
     wait_run,
 )
 from tests.stack.webhooks import on_push_runs, pushed_events, wait_for_receiver_log
-from tests.support.cloud_views import group_by_name
+from tests.support.cloud_views import group_by_name, instances
+from tests.support.consistency import inconsistencies
 from tests.support.images import SEEDED_REPOSITORY
 
 
@@ -143,7 +145,8 @@ def test_two_runs_started_together_never_interleave_and_the_newer_ends_deployed(
         expected_writes.insert(0, pinned(stack_cloud, older_digest))
     assert writes == expected_writes
     # One release's calls, then the other's: never a write in the middle of another release.
-    one_release = ["ModifyEciScalingConfiguration", "StartExecution", "ScaleWithAdjustment", "RemoveInstances"]
+    one_release = ["ModifyEciScalingConfiguration", "ScaleWithAdjustment", "RemoveInstances", "StartExecution"]
+    one_release += ["NotifyExecution"]  # the health gate approves the second batch
     assert [action for action, _ in calls] == one_release * len(writes)
     assert group_images(stack_sdk) == (pinned(stack_cloud, newer_digest), [pinned(stack_cloud, newer_digest)] * 2)
 
@@ -242,6 +245,21 @@ def test_a_paused_batch_waits_for_approval_in_prefect_and_goes_on_when_approved(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"rollout-{_group_id(stack_sdk)}"])), limit=1
         )
     assert progress.data == 100.0 and "2 of 2 instances updated" in progress.description
+
+
+def test_a_run_cancelled_from_prefect_mid_rollout_rolls_back_before_it_ends(stack, fresh_group, stack_cloud, stack_sdk):
+    before = group_images(stack_sdk)[0]
+    running = [i.instance_id for i in instances(stack_sdk, _group_id(stack_sdk), "InService")]
+    digest = push_web_image(stack_cloud, stack_sdk, f"cancel-{uuid.uuid4().hex[:6]}", "cancelled")
+    run_id = start_run(
+        "release/release", **_digest_release(digest), rollout={"batch_number": 2, "batch_pause": "FirstBatchPause"}
+    )
+    _wait_for_state(run_id, "PAUSED")  # one instance updated, the other not: the rollout caught half way
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run_id, Cancelling(message="cancelled from the UI"), force=True)
+    done = wait_run(run_id)
+    assert done.state.is_cancelled(), done.state
+    assert inconsistencies(stack_sdk, before, 2, running) == []
 
 
 def _group_id(sdk) -> str:

@@ -13,14 +13,12 @@ import sys
 import time
 
 import pytest
-from alibabacloud_ess20220222 import models as ess
-from alibabacloud_oos20190601 import models as oos
 from prefect.settings import get_current_settings
 
-from tasks.oos_executions import TEMPLATE
 from tasks.release_record import ReleaseRecord
 from tests.e2e.conftest import REPOSITORY
-from tests.support.cloud_views import REGION, active_configuration, container_groups, group_by_name, instances
+from tests.support.cloud_views import active_configuration, group_by_name, instances
+from tests.support.consistency import executions, inconsistencies
 from tests.support.images import push_image
 from tests.support.waiting import wait_until
 
@@ -48,27 +46,7 @@ def _record_when(group_id: str, ready, what: str) -> ReleaseRecord:
 
 
 def _assert_consistent_on(sdk, image: str, instance_ids: list[str] | None = None, count: int = 2) -> None:
-    group = group_by_name(sdk)
-    assert active_configuration(sdk, group).containers[0].image == image
-    in_service = [i.instance_id for i in instances(sdk, group.scaling_group_id, "InService")]
-    assert len(in_service) == count
-    if instance_ids is not None:
-        assert sorted(in_service) == sorted(instance_ids)
-    assert {g.containers[0].image for g in container_groups(sdk, in_service)} == {image}
-    assert {g.status for g in container_groups(sdk, in_service)} == {"Running"}
-    assert group.suspended_processes == []
-    assert instances(sdk, group.scaling_group_id, "Standby") == []
-    activities = sdk.ess.describe_scaling_activities(
-        ess.DescribeScalingActivitiesRequest(region_id=REGION, scaling_group_id=group.scaling_group_id, page_size=50)
-    ).body.scaling_activities
-    assert [a.scaling_activity_id for a in activities if a.status_code == "InProgress"] == []
-    assert [e.execution_id for e in _executions(sdk) if e.status in ("Running", "Waiting", "Queued")] == []
-
-
-def _executions(sdk) -> list:
-    return sdk.oos.list_executions(
-        oos.ListExecutionsRequest(region_id=REGION, template_name=TEMPLATE, max_results=100)
-    ).body.executions
+    assert inconsistencies(sdk, image, count, instance_ids) == []
 
 
 @pytest.fixture
@@ -85,16 +63,18 @@ def test_sigterm_during_the_probe_rolls_back_before_the_process_ends(group_id, p
     _record_when(group_id, lambda r: r.image_after == image and r.probe_activity_id, "the probe to start")
     process.send_signal(signal.SIGTERM)
     control.clear_faults()  # the activity ends, so the rollback can remove the probe
-    _, stderr = process.communicate(timeout=180)
-    assert process.returncode != 0, stderr[-2000:]
+    stdout, stderr = process.communicate(timeout=180)
+    assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    assert json.loads(stdout.strip().splitlines()[-1])["status"] == "stopped"
     record = ReleaseRecord.load(group_id)
     assert record.state == "rolled_back", record.message
     _assert_consistent_on(sdk, before, running)
 
 
-def _shell_env(pipeline_env: dict, home) -> dict:
-    """A shell of its own: no Prefect server, so each process starts a temporary one on this Prefect home."""
-    env = {**os.environ, **pipeline_env, "PREFECT_HOME": str(home)}
+@pytest.fixture(scope="module")
+def shell_env(pipeline_env, tmp_path_factory) -> dict:
+    """Shells without a Prefect server: each process starts a temporary one on this Prefect home."""
+    env = {**os.environ, **pipeline_env, "PREFECT_HOME": str(tmp_path_factory.mktemp("shell-home"))}
     env.pop("PREFECT_API_URL", None)
     return env
 
@@ -112,11 +92,11 @@ def _started_probe(control, mark: int) -> bool:
 
 
 def test_sigkill_after_the_probe_scale_out_is_finished_by_the_next_release(
-    group_id, pipeline_env, sdk, control, local_cloud, tmp_path
+    group_id, shell_env, sdk, control, local_cloud
 ):
     image = push_image(local_cloud, "killed-probe", "killed after the probe scale-out")
     digest = image.partition("@")[2]
-    env = _shell_env(pipeline_env, tmp_path)
+    env = shell_env
     control.add_fault(kind="stuck_activity", scaling_group_id=group_id)
     mark = control.audit_mark()
     process = subprocess.Popen(
@@ -125,10 +105,11 @@ def test_sigkill_after_the_probe_scale_out_is_finished_by_the_next_release(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
+        start_new_session=True,  # its own process group, killed whole
     )
     wait_until(lambda: _started_probe(control, mark), timeout=180, what="the probe scale-out")
     time.sleep(2)  # the activity id reaches the release record right after the cloud answers
-    process.kill()
+    os.killpg(process.pid, signal.SIGKILL)  # the process and its temporary Prefect server
     process.wait(timeout=30)
     control.clear_faults()
 
@@ -151,11 +132,11 @@ def test_sigkill_after_the_probe_scale_out_is_finished_by_the_next_release(
     _assert_consistent_on(sdk, image)
 
 
-def test_sigkill_mid_rollout_is_rolled_back_by_recover(group_id, pipeline_env, sdk, control, local_cloud, tmp_path):
+def test_sigkill_mid_rollout_is_rolled_back_by_recover(group_id, shell_env, sdk, control, local_cloud):
     before = active_configuration(sdk, group_by_name(sdk)).containers[0].image
     image = push_image(local_cloud, "killed-rollout", "killed mid rollout")
-    env = _shell_env(pipeline_env, tmp_path)
-    known = {e.execution_id for e in _executions(sdk)}
+    env = shell_env
+    known = {e.execution_id for e in executions(sdk)}
     # From a shell, a batch pause waits for a NotifyExecution that never comes: a rollout caught half way.
     process = subprocess.Popen(
         [sys.executable, "-m", "deployments.cli", "release", "--group", "ess-eci-test", "--container", "nginx"]
@@ -163,13 +144,14 @@ def test_sigkill_mid_rollout_is_rolled_back_by_recover(group_id, pipeline_env, s
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
+        start_new_session=True,  # its own process group, killed whole
     )
     waiting = wait_until(
-        lambda: [e for e in _executions(sdk) if e.execution_id not in known and e.status == "Waiting"],
+        lambda: [e for e in executions(sdk) if e.execution_id not in known and e.status == "Waiting"],
         timeout=180,
         what="the first batch to finish",
     )
-    process.kill()
+    os.killpg(process.pid, signal.SIGKILL)  # the process and its temporary Prefect server
     process.wait(timeout=30)
 
     code, result = _cli_json("recover", "--group", "ess-eci-test", env=env)
