@@ -59,7 +59,8 @@ def finish_unfinished(
         done += f"; all {len(swept)} InService instance(s) run {record.image_before}"
     except VerificationFailed as wrong:
         done, complete = f"{done}; {wrong}", False
-    journal.note(state="rolled_back" if complete else "failed", step="recovered", message=f"recovered: {done}")
+    # Not complete: the record stays unfinished, and the next release or `recover` tries again.
+    journal.note(state="rolled_back" if complete else "rolling-back", step="recovered", message=f"recovery: {done}")
     (log.warning if complete else log.error)("recovery of %s: %s", group.scaling_group_name, done)
     return Recovery(found=found, done=done, complete=complete, image=record.image_before if complete else None)
 

@@ -206,6 +206,14 @@ def release_held(
     """The release proper, with the group's lock held. Raises ``ReleaseFailed`` when it failed (rolled back, or with
     nothing changed); a stop (SIGTERM, a cancel) rolls back too, then ends the run as Prefect says."""
     recovery = finish_unfinished(credentials, group, rollout)
+    if recovery is not None and not recovery.complete:  # nothing more is done to a group left inconsistent
+        raise ReleaseFailed(
+            ReleaseResult(
+                status="failed",
+                recovery=recovery,
+                message=f"{group.scaling_group_name}: {recovery.found}; recovery did not finish: {recovery.done}",
+            )
+        )
     watch, skipped = _Stopwatch(), {}
     take_snapshot(credentials, group, target.container)  # no such container: fails before any build
     image_ref, produced = _image_to_release(image, source, registry, credentials, watch, skipped)
@@ -337,7 +345,10 @@ def _undo(
         instances_now=_instances_now(credentials, before.group, before.container_name),
     )
     if journal.changed_anything:
-        journal.note(state=result.status, step="rollback", message=result.message)
+        # A rollback that could not finish leaves the record unfinished: recovery (the next release, or
+        # `eci-release recover`) tries again.
+        state = "rolling-back" if rolled_back and not rolled_back.complete else result.status
+        journal.note(state=state, step="rollback", message=result.message)
     _publish_report(result, before.group.scaling_group_name)
     return result
 

@@ -71,46 +71,35 @@ def execution(credentials: AlibabaCloudCredentials, execution_id: str):
     return listed[0] if listed else None
 
 
-def running_for_group(credentials: AlibabaCloudCredentials, group_id: str) -> list[str]:
-    """Rolling updates of the template still running (or paused) on the group, whoever started them."""
+def _listed(credentials: AlibabaCloudCredentials, **filters) -> list:
+    """Every ListExecutions entry matching ``filters``, page after page."""
     client = credentials.get_oos_client()
     found, token = [], None
     while True:
         body = call(
             lambda: client.list_executions(
-                oos.ListExecutionsRequest(
-                    region_id=credentials.region_id, template_name=TEMPLATE, max_results=100, next_token=token
-                )
+                oos.ListExecutionsRequest(region_id=credentials.region_id, max_results=100, next_token=token, **filters)
             ),
             what="oos ListExecutions",
         ).body
-        found += [
-            e.execution_id
-            for e in body.executions
-            if e.status in ("Running", "Waiting", "Queued") and (e.parameters or {}).get("scalingGroupId") == group_id
-        ]
+        found += body.executions
         token = body.next_token
         if not token:
             return found
 
 
+def running_for_group(credentials: AlibabaCloudCredentials, group_id: str) -> list[str]:
+    """Rolling updates of the template still running (or paused) on the group, whoever started them."""
+    return [
+        e.execution_id
+        for e in _listed(credentials, template_name=TEMPLATE)
+        if e.status in ("Running", "Waiting", "Queued") and (e.parameters or {}).get("scalingGroupId") == group_id
+    ]
+
+
 def child_statuses(credentials: AlibabaCloudCredentials, execution_id: str) -> list[str]:
     """The status of each per-instance child execution."""
-    client = credentials.get_oos_client()
-    statuses, token = [], None
-    while True:
-        body = call(
-            lambda: client.list_executions(
-                oos.ListExecutionsRequest(
-                    region_id=credentials.region_id, parent_execution_id=execution_id, max_results=100, next_token=token
-                )
-            ),
-            what="oos ListExecutions",
-        ).body
-        statuses += [e.status for e in body.executions]
-        token = body.next_token
-        if not token:
-            return statuses
+    return [e.status for e in _listed(credentials, parent_execution_id=execution_id)]
 
 
 def follow(

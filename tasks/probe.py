@@ -98,10 +98,14 @@ def remove_probe(
 ) -> list[str]:
     """Remove exactly the instances the probe's scale-out created (once it has ended: the cloud refuses to remove
     an instance still starting), and check they are gone; returns them. On a failure path (``best_effort``) a
-    problem here is logged, so that it does not hide the failure being reported."""
+    problem here is logged, so that it does not hide the failure being reported, and a scale-out still running is
+    left to the rollback, which waits for it."""
     try:
         activity = scaling_activity(credentials, activity_id)
         if activity is not None and activity.status_code == "InProgress":
+            if best_effort:
+                logger().warning("probe: scale-out %s still running; the rollback removes its instance", activity_id)
+                return []
             activity = wait_for_activity(credentials, activity_id, timeout)
         created = set(activity.created_instances or []) if activity else set()
         remaining = [m.instance_id for m in members(credentials, group, ALL_STATES) if m.instance_id in created]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -67,7 +68,7 @@ def test_bad_arguments_fail_with_a_clear_message(pipeline_env):
     assert "must be namespace/name" in done.stderr
 
 
-def test_unknown_group_exits_non_zero_and_says_why(seeded, pipeline_env):
+def test_unknown_group_exits_non_zero_and_says_why_in_one_line(seeded, pipeline_env, tmp_path):
     done = _cli(
         "release",
         "--group",
@@ -79,13 +80,20 @@ def test_unknown_group_exits_non_zero_and_says_why(seeded, pipeline_env):
         "--tag",
         "seed",
         "--json",
-        env=pipeline_env,
+        env={**pipeline_env, "PREFECT_HOME": str(tmp_path)},
     )
+    message = "no scaling group 'no-such-group' in region cn-hangzhou: check the name or id and the region"
     assert done.returncode == 1
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
-        "status": "failed",
-        "message": "no scaling group 'no-such-group' in region cn-hangzhou: check the name or id and the region",
-    }
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"status": "failed", "message": message}
+    # One line on the terminal, no traceback (--debug shows it: tests/unit/test_console.py) ...
+    assert "Traceback" not in done.stderr, done.stderr
+    assert [line for line in done.stderr.splitlines() if line.startswith("eci-release:")] == [f"eci-release: {message}"]
+    assert all(line[:1] not in (" ", "\t") for line in done.stderr.splitlines()), done.stderr  # no stack lines
+    # ... while what Prefect sent to its server, the run's logs, keeps it.
+    with sqlite3.connect(tmp_path / "prefect.db") as db:
+        logs = [text for (text,) in db.execute("SELECT message FROM log")]
+    failed = [text for text in logs if text.startswith("Encountered exception during execution")]
+    assert failed and "Traceback (most recent call last)" in failed[0] and "no-such-group" in failed[0]
 
 
 def test_demo_releases_v1_then_v2_and_verifies(pipeline_env):

@@ -77,14 +77,13 @@ def test_unchanged_rerun_builds_pushes_and_writes_nothing(seeded, pipeline_env, 
     assert _served_versions(sdk) == [f"same-{run_id}"] * 2
 
 
-def test_release_of_an_existing_digest_skips_build_and_publish(seeded, pipeline_env, sdk, stage, run_id):
-    old = _release_source(stage("old"), "old")
-    _release_source(stage("new"), "new")
-    back = release(target=TARGET, image=ImageSpec(repository=REPOSITORY, digest=old.image.digest))
-    assert back.status == "released", back.message
-    assert back.image.pinned == old.image.pinned
-    assert "build" in back.skipped and "publish" in back.skipped and "build" not in back.timings
-    assert _served_versions(sdk) == [f"old-{run_id}"] * 2
+def test_release_of_an_existing_digest_skips_build_and_publish(seeded, pipeline_env, sdk, local_cloud):
+    existing = ImageRef.parse_pinned(push_image(local_cloud, "existing", "an existing image"))
+    result = release(target=TARGET, image=ImageSpec(repository=REPOSITORY, digest=existing.digest))
+    assert result.status == "released", result.message
+    assert result.image.pinned == existing.pinned
+    assert "build" in result.skipped and "publish" in result.skipped and "build" not in result.timings
+    assert inconsistencies(sdk, existing.pinned, 2) == []
 
 
 def test_failed_rollout_is_rolled_back_to_the_snapshot(seeded, pipeline_env, sdk, control, stage, run_id):

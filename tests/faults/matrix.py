@@ -60,10 +60,14 @@ class Outcome:
 class Case:
     name: str
     fault: str
-    expect: str  # "released" (on the new image) or "rolled_back" (on the old one)
+    expect: str  # the status the case must end with
+    ends_on: str  # "new" (released and verified on the new image) or "old" (rolled back to the old one)
     run: Callable[[Bench, str], tuple[int, dict]]
     faults: list[dict] = field(default_factory=list)
-    options: list[str] = field(default_factory=list)
+
+
+# The exit code each status must come with.
+EXIT_CODES = {"released": 0, "recovered": 0, "unchanged": 0, "stopped": 143}
 
 
 def _release_args(image: str, *options: str) -> list[str]:
@@ -122,20 +126,36 @@ def killed_then(point: Callable[[Bench, int], bool], follow_up: str, options: li
     return run
 
 
-def stopped_then_reread(point: Callable[[Bench, int], bool], options: list[str] = ()):
-    """SIGTERM the release at ``point``; the process must roll back before it ends. The outcome is what `recover`
-    finds afterwards (nothing, when the stop was clean)."""
+def stopped_then_checked(point: Callable[[Bench, int], bool], options: list[str] = ()):
+    """SIGTERM the release at ``point``: the process must roll back before it ends, say ``stopped`` (exit 143),
+    and leave nothing for `recover` to find."""
 
     def run(bench: Bench, image: str) -> tuple[int, dict]:
         mark = bench.control.audit_mark()
         process = _start(bench, _release_args(image, *options))
         wait_until(lambda: point(bench, mark), timeout=300, interval=0.1, what="the stop point")
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=120)
+        stdout, _ = process.communicate(timeout=120)
         bench.control.clear_faults()
-        code, found = _cli(bench, ["recover", "--group", "ess-eci-test"])
-        status = "rolled_back" if process.returncode != 0 and found["status"] == "unchanged" else found["status"]
-        return code, {**found, "status": status}
+        lines = stdout.strip().splitlines()
+        stopped = json.loads(lines[-1]) if lines else {"status": "no output"}
+        _, found = _cli(bench, ["recover", "--group", "ess-eci-test"])
+        if found["status"] != "unchanged":
+            stopped = {"status": f"{stopped['status']}, then recover: {found['status']}", "message": found["message"]}
+        return process.returncode, stopped
+
+    return run
+
+
+def released_then_recovered(options: list[str]):
+    """A release that may not finish its rollback while the fault lasts, then `recover` once it is gone: the status
+    is the release's when it rolled back completely (recover finds nothing), else recover's."""
+
+    def run(bench: Bench, image: str) -> tuple[int, dict]:
+        code, result = _cli(bench, _release_args(image, *options))
+        bench.control.clear_faults()
+        recover_code, found = _cli(bench, ["recover", "--group", "ess-eci-test"])
+        return (code, result) if found["status"] == "unchanged" else (recover_code, found)
 
     return run
 
@@ -165,34 +185,34 @@ def _group_id(bench: Bench) -> str:
 
 
 CASES = [
-    Case("throttle-30", "throttling on 30% of calls", "released", plain_release(),
+    Case("throttle-30", "throttling on 30% of calls", "released", "new", plain_release(),
          [{"kind": "throttle", "rate": 0.3, "retry_after_ms": 50}]),
-    Case("5xx-10", "5xx on 10% of calls", "released", plain_release(),
+    Case("5xx-10", "5xx on 10% of calls", "released", "new", plain_release(),
          [{"kind": "server_error", "rate": 0.1, "status": 503}]),
-    Case("dropped-10", "dropped connections on 10% of calls", "released", plain_release(),
+    Case("dropped-10", "dropped connections on 10% of calls", "released", "new", plain_release(),
          [{"kind": "drop_connection", "rate": 0.1}]),
-    Case("pull-failure", "image pull fails on the instances updated in place", "rolled_back", plain_release(),
-         [{"kind": "pull_failure", "image": "{digest}", "after": 1}]),
-    Case("crash-loop", "the new image crash-loops", "rolled_back", plain_release(),
+    Case("pull-failure", "image pull fails on the instances updated in place", "rolled_back", "old",
+         plain_release(), [{"kind": "pull_failure", "image": "{digest}", "after": 1}]),
+    Case("crash-loop", "the new image crash-loops", "rolled_back", "old", plain_release(),
          [{"kind": "crash_loop", "image": "{digest}"}]),
-    Case("unhealthy-after-probe", "healthy on the probe, frozen once updated", "rolled_back", plain_release(),
-         [{"kind": "unresponsive", "image": "{digest}", "after": 1}]),
-    Case("oos-child", "an OOS child execution fails", "rolled_back", plain_release(),
+    Case("unhealthy-after-probe", "healthy on the probe, frozen once updated", "rolled_back", "old",
+         plain_release(), [{"kind": "unresponsive", "image": "{digest}", "after": 1}]),
+    Case("oos-child", "an OOS child execution fails", "rolled_back", "old", plain_release(),
          [{"kind": "oos_child_failure", "times": 1}]),
-    Case("stuck-activity", "the probe's scale-out is stuck past its deadline", "rolled_back",
-         plain_release(["--scale-out-timeout", "5"]), [{"kind": "stuck_activity", "times": 300}]),
-    Case("failed-scale-out", "the probe's scale-out fails", "rolled_back", plain_release(),
+    Case("stuck-activity", "the probe's scale-out stuck past its deadline, then recover", "recovered", "old",
+         released_then_recovered(["--scale-out-timeout", "5"]), [{"kind": "stuck_activity"}]),
+    Case("failed-scale-out", "the probe's scale-out fails", "rolled_back", "old", plain_release(),
          [{"kind": "pull_failure", "image": "{digest}", "times": 1}]),
-    Case("sigterm-mid-rollout", "SIGTERM (what a cancel sends) mid rollout", "rolled_back",
-         stopped_then_reread(_mid_rollout, ["--batch-pause", "FirstBatchPause"])),
+    Case("sigterm-mid-rollout", "SIGTERM (what a cancel sends) mid rollout", "stopped", "old",
+         stopped_then_checked(_mid_rollout, ["--batch-pause", "FirstBatchPause"])),
     Case("sigkill-after-config-write", "SIGKILL right after the configuration write, then the next release",
-         "released", killed_then(_after_config_write, "release"),
+         "released", "new", killed_then(_after_config_write, "release"),
          [{"kind": "drop_connection", "product": "ess", "action": "ScaleWithAdjustment"}]),
-    Case("sigkill-mid-rollout", "SIGKILL mid OOS execution, then recover", "rolled_back",
+    Case("sigkill-mid-rollout", "SIGKILL mid OOS execution, then recover", "recovered", "old",
          killed_then(_mid_rollout, "recover", ["--batch-pause", "FirstBatchPause"])),
-    Case("sigkill-after-probe", "SIGKILL right after the probe scale-out, then the next release", "released",
-         killed_then(_after_probe_scale_out, "release"), [{"kind": "stuck_activity", "times": 2000}]),
-    Case("sigkill-during-rollback", "SIGKILL during the rollback, then recover", "rolled_back",
+    Case("sigkill-after-probe", "SIGKILL right after the probe scale-out, then the next release", "released", "new",
+         killed_then(_after_probe_scale_out, "release"), [{"kind": "stuck_activity"}]),
+    Case("sigkill-during-rollback", "SIGKILL during the rollback, then recover", "recovered", "old",
          killed_then(_during_rollback, "recover"), [{"kind": "oos_child_failure", "times": 1}]),
 ]  # fmt: skip
 
@@ -212,10 +232,10 @@ def run_case(bench: Bench, case: Case, round_number: int) -> Outcome:
     code, result = case.run(bench, image)
     bench.control.clear_faults()  # the judge reads with the plain SDK, which does not retry
     status = result.get("status", "?")
-    problems = inconsistencies(bench.sdk, image if case.expect == "released" else before, count)
+    problems = inconsistencies(bench.sdk, image if case.ends_on == "new" else before, count)
     if status != case.expect:
         problems.insert(0, f"status {status}, not {case.expect}: {result.get('message', '')[:300]}")
-    if (code == 0) != (case.expect == "released" or status == "recovered"):
+    if code != EXIT_CODES.get(status, 1):
         problems.insert(0, f"exit code {code} for {status}")
     return Outcome(status, code, len(bench.control.mutating_calls(mark)), problems)
 
@@ -277,7 +297,7 @@ def main() -> int:
                 )
     print("\npasses per case:")
     for case in cases:
-        print(f"  {case.name:28} {passes[case.name]}/{arguments.rounds}  {case.fault} -> {case.expect}")
+        print(f"  {case.name:28} {passes[case.name]}/{arguments.rounds}  {case.fault} -> {case.expect}, {case.ends_on}")
     return 0 if all(count == arguments.rounds for count in passes.values()) else 1
 
 
