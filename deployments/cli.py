@@ -241,8 +241,8 @@ def _run(flow, as_json: bool, **parameters) -> int:
         result = flow(**parameters)
     except _Stopped:
         message = (
-            "stopped by SIGTERM: the release undid what it had changed before it ended (its run's logs say what); "
-            "`eci-release recover --group <group>` finishes anything left"
+            "stopped by SIGTERM: the run rolled back what it had changed, as far as it got before it ended (its "
+            "logs say what); `eci-release recover --group <group>` finishes anything left"
         )
         typer.echo(f"eci-release: {message}", err=True)
         if as_json:

@@ -3,7 +3,8 @@
 A release that died (SIGKILL, a lost machine) or ran out of grace while rolling back leaves its record in an
 unfinished state. Recovery reads it and rolls the release back exactly as the release itself would have: stop its
 OOS executions, restore the configuration, remove the probe, put the instances back, resume what was suspended,
-return Standby instances; then it checks every InService instance runs the image the group had before.
+return Standby instances, and check every InService instance runs the image the group had before. A release that
+died while verifying, with the group already wholly on its image, is recorded as released instead.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from blocks.credentials import AlibabaCloudCredentials
 from flows.group_lock import Superseded, hold_group
 from flows.inputs import credentials_or_environment
 from flows.parameters import RolloutSpec
-from tasks.cloud_views import find_group
+from tasks.cloud_views import TargetError, find_group
 from tasks.logs import logger
 from tasks.models import Recovery, ReleaseResult, ScalingGroupRef
+from tasks.oos_executions import running_for_group
 from tasks.release_record import Journal, ReleaseRecord
 from tasks.rollback import rollback_release
-from tasks.scaling_config import recorded_snapshot
+from tasks.scaling_config import read_containers, recorded_snapshot
 from tasks.verify import VerificationFailed, sweep
 
 
@@ -49,20 +51,43 @@ def finish_unfinished(
     log.warning("recovery of %s: %s", group.scaling_group_name, found)
     journal = Journal(record)
     journal.saved = True  # the record exists: later notes must not stop the recovery
-    snapshot = recorded_snapshot(credentials, group, record)
+    if record.state == "verifying" and _finished(credentials, group, record):
+        done = f"the release had finished: the configuration and every InService instance run {record.image_after}"
+        journal.note(
+            state="released",
+            step="recovered",
+            message=f"recovery: {done}",
+            released_from=None if record.trigger == "rollback" else record.image_before,
+        )
+        log.warning("recovery of %s: %s", group.scaling_group_name, done)
+        return Recovery(found=found, done=done, complete=True, image=record.image_after)
+    try:
+        snapshot = recorded_snapshot(credentials, group, record)
+    except TargetError as gone:  # the configuration it changed is gone: nothing to put back, and nothing to wait for
+        done = f"nothing to restore ({gone}); the record is closed"
+        journal.note(state="failed", step="recovered", message=f"recovery: {done}")
+        return Recovery(found=found, done=done, complete=True)
     rolled_back = rollback_release(
         credentials, snapshot, journal, rollout.batch_number, rollout.timeout_seconds, rollout.scale_out_timeout_seconds
     )
     done, complete = rolled_back.message, rolled_back.complete
-    try:
-        swept = sweep(credentials, snapshot, record.image_before)
-        done += f"; all {len(swept)} InService instance(s) run {record.image_before}"
-    except VerificationFailed as wrong:
-        done, complete = f"{done}; {wrong}", False
     # Not complete: the record stays unfinished, and the next release or `recover` tries again.
     journal.note(state="rolled_back" if complete else "rolling-back", step="recovered", message=f"recovery: {done}")
     (log.warning if complete else log.error)("recovery of %s: %s", group.scaling_group_name, done)
     return Recovery(found=found, done=done, complete=complete, image=record.image_before if complete else None)
+
+
+def _finished(credentials: AlibabaCloudCredentials, group: ScalingGroupRef, record: ReleaseRecord) -> bool:
+    """Whether a release that died while verifying (or before its last note reached the server) had in fact
+    finished: the configuration and every InService instance (Running) on its image, no rollout still running."""
+    try:
+        containers = read_containers(credentials, record.scaling_configuration_id)
+        if next((c["Image"] for c in containers if c["Name"] == record.container), None) != record.image_after:
+            return False
+        sweep(credentials, recorded_snapshot(credentials, group, record), record.image_after)
+    except (TargetError, VerificationFailed):
+        return False
+    return not running_for_group(credentials, group.scaling_group_id)
 
 
 @flow(name="recover")

@@ -349,7 +349,10 @@ def _undo(
         # `eci-release recover`) tries again.
         state = "rolling-back" if rolled_back and not rolled_back.complete else result.status
         journal.note(state=state, step="rollback", message=result.message)
-    _publish_report(result, before.group.scaling_group_name)
+    try:
+        _publish_report(result, before.group.scaling_group_name)
+    except Exception as error:  # the report must not hide the failure it reports
+        logger().error("could not publish the release report: %s", error)
     return result
 
 

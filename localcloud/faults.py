@@ -35,7 +35,7 @@ class FaultRule(BaseModel):
     product: str = Field("*", description="API faults: ess, eci, oos, cr, or *")
     rate: float = Field(1.0, ge=0, le=1, description="the chance that a matching call is hit")
     times: int | None = Field(None, ge=1, description="stop after hitting this many times")
-    after: int = Field(0, ge=0, description="spare the first this many matching events, then hit")
+    after: int = Field(0, ge=0, description="spare the first this many matches (pulls, starts, polls), then hit")
     image: str | None = None
     instance_id: str | None = None
     scaling_group_id: str | None = None

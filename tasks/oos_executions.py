@@ -113,8 +113,8 @@ def follow(
 ):
     """Poll the execution until it ends; report (finished children, all children) as they change and log each
     batch as it completes. When the template pauses between batches, ``on_pause(done, total, pause_number)``
-    is asked (a person's approval; its time does not count against the timeout); without it the pause is
-    logged and the wait goes on. Returns the final ListExecutions entry."""
+    is asked (the health gate, then perhaps a person; the time it takes does not count against the timeout);
+    without it the pause is logged and the wait goes on. Returns the final ListExecutions entry."""
     log = logger()
     seen = {"done": -1, "waiting": False, "pauses": 0, "paused_seconds": 0.0}
 
@@ -133,16 +133,19 @@ def follow(
             if on_progress:
                 on_progress(done, len(statuses))
         if current.status == "Waiting" and not seen["waiting"]:
-            seen["pauses"] += 1
             if on_pause is None:
                 log.warning(
                     "rolling-update: %s is paused between batches; approve it with OOS NotifyExecution", execution_id
                 )
             else:
                 asked = time.monotonic()
-                on_pause(done, len(statuses), seen["pauses"])
-                seen["paused_seconds"] += time.monotonic() - asked
+                try:
+                    # The same pause again if this one failed on a hiccup (the next poll asks again).
+                    on_pause(done, len(statuses), seen["pauses"] + 1)
+                finally:
+                    seen["paused_seconds"] += time.monotonic() - asked
                 current = execution(credentials, execution_id) or current
+            seen["pauses"] += 1
         seen["waiting"] = current.status == "Waiting"
         return current if current.status in TERMINAL else None
 

@@ -22,7 +22,7 @@ from tasks.logs import logger
 
 Trigger = Literal["manual", "nightly", "push", "rollback", "recover"]
 RecordState = Literal[
-    "started", "probing", "rolling-out", "verifying", "rolling-back", "released", "rolled_back", "failed", "recovered"
+    "started", "probing", "rolling-out", "verifying", "rolling-back", "released", "rolled_back", "failed"
 ]
 # A record left in one of these states belongs to a release that did not end: recovery finishes it.
 UNFINISHED: tuple[RecordState, ...] = ("started", "probing", "rolling-out", "verifying", "rolling-back")

@@ -4,7 +4,8 @@ It works from the release record, so a rollback that died half way, or a release
 way by recovery. Running OOS executions (the release's, an earlier rollback's) are stopped first; the
 configuration is restored to its snapshot; the probe instance is removed; the template runs with
 ``invokeType=rollback`` to put the old image back on the instances the execution touched; scaling processes
-suspended since the release began are resumed and instances left in Standby return to service. Every step is attempted
+suspended since the release began are resumed and instances left in Standby return to service; last, every
+InService instance must run the snapshot's image again. Every step is attempted
 even when an earlier one fails, and the result says which steps did not complete.
 """
 
@@ -21,6 +22,7 @@ from tasks.processes import exit_standby, resume_processes
 from tasks.release_record import Journal
 from tasks.scaling_config import restore
 from tasks.task_policy import stage_task
+from tasks.verify import sweep
 
 
 class _Steps:
@@ -87,6 +89,9 @@ def rollback_release(
     if record.probe_activity_id:
         steps.attempt("could not remove the probe instance", remove_the_probe)
 
+    # The release's rollout: as noted, or (stopped before its id was noted) the one found running on the group.
+    rollout_id = record.execution_id or next(iter(still_running), None)
+
     def roll_back_instances() -> str:
         rollback["id"] = start_execution(
             credentials,
@@ -95,7 +100,7 @@ def rollback_release(
             image=snapshot.image,
             batch_number=batch_number,
             batch_pause="Automatic",
-            source_execution_id=record.execution_id,
+            source_execution_id=rollout_id,
         )
         journal.note(rollback_execution_id=rollback["id"])
         rollback["status"] = follow(credentials, rollback["id"], batch_number=batch_number, timeout=timeout).status
@@ -103,12 +108,11 @@ def rollback_release(
             raise RuntimeError(f"OOS rollback execution {rollback['id']} ended {rollback['status']}")
         return f"instances rolled back by OOS execution {rollback['id']}"
 
-    if record.execution_id and snapshot.image == record.image_after:
-        steps.problems.append(
-            f"the configuration held {record.image_after} before this release, so the instances OOS execution "
-            f"{record.execution_id} updated cannot be put back on an older image"
-        )
-    elif record.execution_id:
+    same_image = snapshot.image == record.image_after
+    if rollout_id and same_image:
+        # Those instances now run what the configuration held before the release: nothing older to go back to.
+        steps.done.append(f"instances OOS execution {rollout_id} updated stay on {snapshot.image}, as configured")
+    elif rollout_id:
         steps.attempt("could not roll back the instances", roll_back_instances)
 
     def resume() -> str | None:
@@ -122,6 +126,13 @@ def rollback_release(
         return f"returned from Standby: {', '.join(returned)}" if returned else None
 
     steps.attempt("could not return instances from Standby", back_in_service)
+
+    def verified() -> str:
+        swept = sweep(credentials, snapshot, snapshot.image)
+        return f"all {len(swept)} InService instance(s) run {snapshot.image}"
+
+    if not same_image:  # the group is judged back on its image, not taken at the rollback's word
+        steps.attempt("the group is not back on its image", verified)
     message = "; ".join(steps.done) or "nothing was undone"
     if steps.problems:
         message += "; NOT DONE: " + "; ".join(steps.problems)

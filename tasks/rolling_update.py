@@ -66,6 +66,8 @@ def rolling_update(
     def between_batches(done: int, _: int, pause: int) -> None:
         try:
             healthy = gate.check_updated()
+            if not healthy:  # OOS says a batch finished, yet no instance newly runs the image
+                raise VerificationFailed(f"no InService instance runs {image} after batch {pause}")
         except VerificationFailed as unhealthy:
             notify(credentials, execution_id, "Reject", f"health gate: {unhealthy}"[:200])
             raise RolloutFailed(f"the health gate stopped the rollout after batch {pause}: {unhealthy}") from None
