@@ -86,23 +86,20 @@ def test_release_of_an_existing_digest_skips_build_and_publish(seeded, pipeline_
     assert inconsistencies(sdk, existing.pinned, 2) == []
 
 
-def test_failed_rollout_is_rolled_back_to_the_snapshot(seeded, pipeline_env, sdk, control, stage, run_id):
-    good = _release_source(stage("good"), "good")
-    group_before = group_by_name(sdk)
-    configuration_before = active_configuration(sdk, group_before).to_map()["Containers"]
+def test_failed_rollout_is_rolled_back_to_the_snapshot(seeded, pipeline_env, sdk, control, local_cloud):
+    running = [i.instance_id for i in instances(sdk, group_by_name(sdk).scaling_group_id)]
+    configuration_before = active_configuration(sdk, group_by_name(sdk)).to_map()["Containers"]
+    bad = ImageRef.parse_pinned(push_image(local_cloud, "bad", "fails in OOS"))
     control.add_fault(kind="oos_child_failure", times=1)
     with pytest.raises(ReleaseFailed) as failed:
-        _release_source(stage("bad"), "bad")
+        release(target=TARGET, image=ImageSpec(repository=REPOSITORY, digest=bad.digest))
     result = failed.value.result
     assert result.status == "rolled_back"
     assert "rolled back" in result.message and result.rollback.complete
     assert result.rollback.execution_status == "Success"
-    group_after = group_by_name(sdk)
-    assert active_configuration(sdk, group_after).to_map()["Containers"] == configuration_before
-    assert group_after.suspended_processes == []
-    assert instances(sdk, group_after.scaling_group_id, "Standby") == []
-    assert _served_versions(sdk) == [f"good-{run_id}"] * 2
-    assert result.config_after == good.image.pinned
+    assert active_configuration(sdk, group_by_name(sdk)).to_map()["Containers"] == configuration_before
+    assert inconsistencies(sdk, seeded["seed_image"], 2, running) == []
+    assert result.config_after == seeded["seed_image"]
 
 
 def test_an_image_failing_its_health_check_on_the_probe_never_reaches_the_running_instances(
