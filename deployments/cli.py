@@ -30,6 +30,16 @@ SCALE_OUT_TIMEOUT_HELP = "seconds a scaling activity (the probe's scale-out, its
 HEALTH_TIMEOUT_HELP = "seconds a new or updated instance has to answer its health check"
 
 
+def _one_line(error) -> str:
+    """A pydantic ValidationError as one line: each problem, where it is, what is wrong."""
+    problems = []
+    for problem in error.errors():
+        where = ".".join(str(part) for part in problem["loc"])
+        what = problem["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}: {what}" if where else what)
+    return "; ".join(problems)
+
+
 def _key_values(pairs: list[str]) -> dict[str, str]:
     result = {}
     for pair in pairs:
@@ -108,9 +118,10 @@ def release(
             ),
         )
     except ValidationError as error:
-        typer.echo(f"eci-release: invalid arguments:\n{error}", err=True)
+        message = f"invalid arguments: {_one_line(error)}"
+        typer.echo(f"eci-release: {message}", err=True)
         if as_json:
-            typer.echo(json.dumps({"status": "failed", "message": f"invalid arguments: {error}"}))
+            typer.echo(json.dumps({"status": "failed", "message": message}))
         raise typer.Exit(2)
     from flows.release import release as release_flow
 

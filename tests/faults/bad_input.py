@@ -74,7 +74,7 @@ def print_table(bench: Bench, only: list[str] | None) -> int:
     failures = 0
     with tempfile.TemporaryDirectory(prefix="bad-input-") as root:
         chosen = [c for c in cases(_contexts(Path(root))) if not only or c.name in only]
-        print("| bad input | exit | stderr lines | traceback | JSON status | mutating calls | first line |")
+        print("| bad input | exit | stderr lines | traceback | JSON status | mutating calls | the command's line |")
         print("|---|---|---|---|---|---|---|")
         for case in chosen:
             bench.control.load_scenario(case.scenario or {})
@@ -93,7 +93,8 @@ def print_table(bench: Bench, only: list[str] | None) -> int:
             traceback = "Traceback" in done.stderr
             ok = done.returncode != 0 and not traceback and status == "failed" and not mutating
             failures += not ok
-            first = lines[-1][:160].replace("|", "/") if lines else ""
+            ours = [line for line in lines if line.startswith("eci-release")] or lines[-1:]
+            first = ours[0][:160].replace("|", "/") if ours else ""
             print(
                 f"| {case.name} | {done.returncode} | {len(lines)} | {'yes' if traceback else 'no'} | {status} "
                 f"| {len(mutating)} {mutating or ''} | {first} |",

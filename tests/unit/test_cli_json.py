@@ -32,6 +32,13 @@ def test_invalid_arguments_exit_2_with_a_json_line_and_a_clear_error(args, messa
     assert "Traceback" not in done.stderr
 
 
+def test_a_malformed_parameter_is_one_line_naming_it():
+    done = _cli("release", "--group", "g", "--container", "c", "--repository", "NS/App", "--tag", "bad tag")
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()  # one line, not pydantic's report
+    assert line.startswith("eci-release: invalid arguments: ") and "'NS/App' must be namespace/name" in line
+
+
 @pytest.mark.parametrize(
     "setup,message",
     [
