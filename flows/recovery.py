@@ -49,8 +49,7 @@ def finish_unfinished(
     found = describe_unfinished(record)
     log = logger()
     log.warning("recovery of %s: %s", group.scaling_group_name, found)
-    journal = Journal(record)
-    journal.saved = True  # the record exists: later notes must not stop the recovery
+    journal = Journal(record, saved=True)
     if record.state == "verifying" and _finished(credentials, group, record):
         done = f"the release had finished: the configuration and every InService instance run {record.image_after}"
         journal.note(

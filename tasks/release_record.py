@@ -95,9 +95,9 @@ class Journal:
     note, made before the first change, must reach the server (a release that cannot leave a record does not
     start); later ones are ``save_or_log``."""
 
-    def __init__(self, record: ReleaseRecord) -> None:
+    def __init__(self, record: ReleaseRecord, *, saved: bool = False) -> None:
         self.record = record
-        self.saved = False
+        self.saved = saved  # True for a record already in the server: later notes must not stop what uses it
 
     def note(self, **changes) -> None:
         if not self.saved:
