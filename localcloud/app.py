@@ -17,10 +17,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from localcloud.cloud import AccessKey, Cloud
+from localcloud.cloud import Cloud
 from localcloud.control import ControlServer
 from localcloud.gateway.products import load_handlers
 from localcloud.gateway.server import GatewayServer
+from localcloud.keys import AccessKey
 from localcloud.registry.process import Notifications
 from localcloud.scenario import Scenario, load
 from localcloud.sts.model import SEEDED_ROLES, role_arn

@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -21,6 +20,7 @@ from localcloud.faults import Faults
 from localcloud.gateway.products import Product
 from localcloud.gateway.request import ApiRequest
 from localcloud.ids import new_request_id
+from localcloud.keys import AccessKey
 from localcloud.timing import Latencies
 
 if TYPE_CHECKING:
@@ -28,14 +28,6 @@ if TYPE_CHECKING:
     from localcloud.runtime.base import ContainerRuntime
 
 log = logging.getLogger("localcloud")
-
-
-@dataclass(frozen=True)
-class AccessKey:
-    access_key_id: str
-    access_key_secret: str
-    security_token: str | None = None  # set for STS keys: requests must carry this token
-    expires_at: int | None = None  # temporary keys from AssumeRole: refused after this (epoch seconds)
 
 
 class Cloud:

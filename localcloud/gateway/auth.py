@@ -13,7 +13,6 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from localcloud.cloud import AccessKey
 from localcloud.errors import ApiError
 from localcloud.gateway.signing import (
     acs3_signature,
@@ -22,6 +21,7 @@ from localcloud.gateway.signing import (
     parse_acs3_authorization,
     rpc_v1_signature,
 )
+from localcloud.keys import AccessKey
 
 CLOCK_SKEW_SECONDS = 15 * 60
 

@@ -10,12 +10,9 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from localcloud.errors import ApiError
-
-if TYPE_CHECKING:
-    from localcloud.cloud import AccessKey
+from localcloud.keys import AccessKey
 
 ACCOUNT_ID = "1234567890123456"
 SEEDED_ROLES = ("eci-release",)
@@ -30,19 +27,17 @@ def role_arn(name: str) -> str:
 
 @dataclass(frozen=True)
 class AssumedRole:
-    key: "AccessKey"
+    key: AccessKey
     arn: str
     assumed_role_id: str
 
 
 class StsModel:
-    def __init__(self, access_keys: dict[str, "AccessKey"]) -> None:
+    def __init__(self, access_keys: dict[str, AccessKey]) -> None:
         self._access_keys = access_keys  # the gateway's keys: a temporary key is usable once it is here
         self.roles = {role_arn(name) for name in SEEDED_ROLES}
 
     def assume_role(self, arn: str, session_name: str, duration: int) -> AssumedRole:
-        from localcloud.cloud import AccessKey
-
         if not _ROLE_ARN.match(arn):
             raise ApiError(400, "InvalidParameter.RoleArn", f"The parameter RoleArn {arn!r} is wrongly formed.")
         if not _SESSION_NAME.match(session_name):
