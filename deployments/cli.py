@@ -52,6 +52,7 @@ def _key_values(pairs: list[str]) -> dict[str, str]:
 
 @app.command()
 def release(
+    command: typer.Context,
     group: str = typer.Option(..., "--group", help="scaling group id (asg-...) or name"),
     container: str = typer.Option(..., "--container", help="container in the scaling configuration"),
     context: Optional[str] = typer.Option(None, "--context", help="build context: directory or git URL"),
@@ -125,9 +126,26 @@ def release(
         raise typer.Exit(2)
     from flows.release import release as release_flow
 
+    mode = "plan" if command.info_name == "plan" else "release"
     raise typer.Exit(
-        _run(release_flow, as_json, **parameters, **_blocks(credentials_block, registry_block), trigger="manual")
+        _run(
+            release_flow,
+            as_json,
+            **parameters,
+            **_blocks(credentials_block, registry_block),
+            trigger="manual",
+            mode=mode,
+        )
     )
+
+
+# The same command and flags as release, in the flow's plan mode.
+app.command(
+    "plan",
+    help="Show what `release` would do with the same flags: the image digest, the configuration change, the probe, "
+    "the OOS batches with their instances, the calls that change the cloud and an ETA. Nothing is changed, built "
+    "or pushed.",
+)(release)
 
 
 @app.command()
@@ -276,7 +294,7 @@ def _run(flow, as_json: bool, **parameters) -> int:
     typer.echo(result.message, err=as_json)
     if as_json:
         typer.echo(result.model_dump_json())
-    return 0 if result.status in ("released", "unchanged", "pinned", "recovered") else 1
+    return 0 if result.status in ("released", "unchanged", "pinned", "recovered", "planned") else 1
 
 
 @app.command()

@@ -9,7 +9,7 @@ import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 from prefect import flow, runtime
 from prefect.artifacts import create_markdown_artifact
@@ -21,6 +21,7 @@ from flows.group_lock import Superseded, hold_group
 from flows.inputs import credentials_or_environment, registry_for
 from flows.outcome import StageOutputs, release_result
 from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
+from flows.plan import plan_release
 from flows.recovery import finish_unfinished
 from flows.report import render_markdown
 from tasks.build import build_image
@@ -58,11 +59,25 @@ class _Stopwatch:
             self.timings[name] = round(time.monotonic() - started, 3)
 
 
+def _artifact_key(kind: str, group: str) -> str:
+    return f"{kind}-" + re.sub(r"[^a-z0-9-]+", "-", group.lower()).strip("-")
+
+
 def _publish_report(result: ReleaseResult, group: str) -> None:
-    key = "release-" + re.sub(r"[^a-z0-9-]+", "-", group.lower()).strip("-")
     create_markdown_artifact(
-        markdown=render_markdown(result, group), key=key, description=f"release to {group}: {result.status}"
+        markdown=render_markdown(result, group),
+        key=_artifact_key("release", group),
+        description=f"release to {group}: {result.status}",
     )
+
+
+def _publish_plan(result: ReleaseResult, group: str) -> ReleaseResult:
+    create_markdown_artifact(
+        markdown=f"# Plan for `{group}`\n\n```\n{result.message}\n```\n",
+        key=_artifact_key("plan", group),
+        description=f"what a release to {group} would do",
+    )
+    return result
 
 
 def _instances_now(credentials, group, container: str) -> list[InstanceState]:
@@ -121,10 +136,12 @@ def release(
     credentials: AlibabaCloudCredentials | None = None,
     registry: AcrRegistry | None = None,
     trigger: Trigger = "manual",
+    mode: Literal["release", "plan"] = "release",
 ) -> ReleaseResult:
     """Release an image to an ECI scaling group: from a source (build and push) or an image already in the
     registry (a tag or a digest), then roll it out and verify it. One release per group at a time; a newer
-    request for the same group supersedes a waiting one.
+    request for the same group supersedes a waiting one. The plan mode changes nothing: it says what a release
+    would do.
 
     Args:
         target: the scaling group and the container that gets the image
@@ -134,11 +151,15 @@ def release(
         credentials: the Alibaba Cloud Credentials block; empty: from the environment
         registry: the ACR Registry block; empty: from the environment
         trigger: what started the run; nightly and push runs leave a pinned group alone
+        mode: release, or plan: show what a release would do (image, configuration diff, batches, calls, ETA)
     """
     credentials = credentials_or_environment(credentials)
     registry = registry_for(image, registry)
     # The target is checked before anything is built or pushed: a wrong group costs nothing.
     group = find_target(credentials, target.scaling_group)
+    if mode == "plan":  # reads only: no lock, no record
+        plan = plan_release(credentials, registry, group, target, image, source, rollout)
+        return _publish_plan(plan, group.scaling_group_name)
     return run_holding_group(
         group,
         trigger,
@@ -246,6 +267,8 @@ def release_held(
             message=result.message,
             # What a rollback goes back to; after a rollback, nothing (a second one would undo the first).
             released_from=None if trigger == "rollback" else before.image,
+            timings=result.timings,  # what a plan's ETA scales from
+            batches=outputs.rollout.batches if outputs.rollout else 0,
         )
     return result
 

@@ -128,8 +128,33 @@ class Recovery(BaseModel):
     image: str | None = Field(None, description="the image the group was brought back to")
 
 
+class PlannedBatch(BaseModel):
+    instances: list[str] = Field(description="the InService instances OOS updates in this batch, in order")
+    already_on_image: list[str] = Field(default_factory=list, description="of them, those that run the image now")
+
+
+class ReleasePlan(BaseModel):
+    """What a release would do, read from the cloud without changing it."""
+
+    group: str
+    region_id: str
+    image: str = Field(description="repo@sha256:... when it is in the registry; the tag when a build makes it")
+    image_note: str = Field("", description="how the image was resolved, or what a build would do")
+    config_before: str
+    config_after: str
+    writes_configuration: bool
+    probe: str = Field(description="the probe instance a release starts, or why none")
+    batches: list[PlannedBatch] = []
+    mutating_calls: dict[str, int] = Field(
+        default_factory=dict, description="product:action -> count, the pipeline's and OOS's on its behalf"
+    )
+    eta_seconds: float | None = None
+    eta_basis: str = ""
+    pin: str | None = Field(None, description="the image the group is pinned to: nightly and push runs skip it")
+
+
 class ReleaseResult(BaseModel):
-    status: Literal["released", "unchanged", "rolled_back", "failed", "pinned", "recovered"]
+    status: Literal["released", "unchanged", "rolled_back", "failed", "pinned", "recovered", "planned"]
     message: str
     recovery: Recovery | None = None
     pin: str | None = Field(None, description="the image the group is pinned to, when it is")
@@ -143,3 +168,4 @@ class ReleaseResult(BaseModel):
     rollback: RollbackResult | None = None
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
     skipped: dict[str, str] = Field(default_factory=dict, description="stage -> why it was skipped")
+    plan: ReleasePlan | None = Field(None, description="what a release would do (the plan mode)")

@@ -62,6 +62,8 @@ class ReleaseRecord(BaseModel):
         None, description="the image before the last successful release: where a rollback goes"
     )
     message: str = ""
+    timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage of a release that ended")
+    batches: int = Field(0, description="the OOS batches of a release that ended")
     updated_at: str = Field(default_factory=_now)
 
     @property
