@@ -1,7 +1,8 @@
 """Who is calling: the AccessKey behind a request, proven by its signature.
 
 Refusals mirror the real gateway: unknown key 404 ``InvalidAccessKeyId.NotFound``, wrong secret
-``SignatureDoesNotMatch``, a stale ``x-acs-date`` ``InvalidTimeStamp.Expired``, a reused nonce
+``SignatureDoesNotMatch`` with the server's string to sign (the legacy SDK compares it with its own to tell a wrong
+secret from a wrong signing), a stale ``x-acs-date`` ``InvalidTimeStamp.Expired``, a reused nonce
 ``SignatureNonceUsed``, an STS key without its token ``InvalidSecurityToken.MismatchWithAccessKey``, a
 temporary key past its expiry ``InvalidSecurityToken.Expired``.
 """
@@ -13,14 +14,19 @@ import threading
 import time
 from datetime import datetime, timezone
 
+from localcloud.audit import MASK, mask_secrets
 from localcloud.errors import ApiError
 from localcloud.gateway.signing import (
+    RPC_COMMON_PARAMETERS,
     acs3_signature,
+    acs3_string_to_sign,
     canonical_request,
     constant_time_equal,
     parse_acs3_authorization,
     rpc_v1_signature,
+    rpc_v1_string_to_sign,
 )
+from localcloud.gateway.wire import unflatten
 from localcloud.keys import AccessKey
 
 CLOCK_SKEW_SECONDS = 15 * 60
@@ -58,6 +64,45 @@ def _check_time(value: str | None, name: str) -> None:
             "InvalidTimeStamp.Expired",
             f"The {name} {value} is more than 15 minutes away from the server time; check your clock.",
         )
+
+
+def _is_secret(name: str, value: str) -> bool:
+    if name in RPC_COMMON_PARAMETERS:
+        return name == "SecurityToken"
+    as_sent = unflatten({name: value})
+    return mask_secrets(as_sent) != as_sent
+
+
+def _shown(params: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The parameters as a refusal echoes them: the security token and whatever the audit log masks, masked.
+
+    The real gateway echoes everything; a masked echo no longer matches the caller's own string to sign, so the
+    legacy SDK reports such a refusal as ``SignatureDoesNotMatch`` rather than ``InvalidAccessKeySecret``."""
+    return [(name, MASK if _is_secret(name, value) else value) for name, value in params]
+
+
+def _signature_mismatch_v1(method: str, params: list[tuple[str, str]]) -> ApiError:
+    return ApiError(
+        400,
+        "SignatureDoesNotMatch",
+        "Specified signature is not matched with our calculation. server string to sign is:"
+        + rpc_v1_string_to_sign(method, _shown(params)),
+    )
+
+
+def _signature_mismatch_acs3(
+    canonical: str, method: str, params: list[tuple[str, str]], headers: dict[str, str], signed_headers: list[str]
+) -> ApiError:
+    shown_headers = {name: MASK if name == "x-acs-security-token" else value for name, value in headers.items()}
+    shown_canonical = canonical_request(
+        method, _shown(params), shown_headers, signed_headers, headers.get("x-acs-content-sha256", "")
+    )
+    return ApiError(
+        400,
+        "SignatureDoesNotMatch",
+        f"Specified signature does not match our calculation. server StringToSign is [{acs3_string_to_sign(canonical)}]"
+        f" server CanonicalRequest is [{shown_canonical}]",
+    )
 
 
 class Authenticator:
@@ -113,12 +158,7 @@ class Authenticator:
                 raise ApiError(400, "IncompleteSignature", f"The header {required} must be signed.")
         canonical = canonical_request(method, params, headers, parsed.signed_headers, payload_hash)
         if not constant_time_equal(acs3_signature(key.access_key_secret, canonical), parsed.signature):
-            raise ApiError(
-                400,
-                "SignatureDoesNotMatch",
-                "Specified signature is not matched with our calculation. server string to sign is:"
-                f"ACS3-HMAC-SHA256\n{hashlib.sha256(canonical.encode()).hexdigest()}",
-            )
+            raise _signature_mismatch_acs3(canonical, method, params, headers, parsed.signed_headers)
         _check_time(headers.get("x-acs-date"), "x-acs-date")
         self.nonces.use(headers["x-acs-signature-nonce"])
         return key.access_key_id
@@ -130,7 +170,7 @@ class Authenticator:
             raise ApiError(400, "InvalidParameter", "Only SignatureMethod HMAC-SHA1 is supported for RPC signing.")
         expected = rpc_v1_signature(key.access_key_secret, method, params)
         if not constant_time_equal(expected, values.get("Signature", "")):
-            raise ApiError(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
+            raise _signature_mismatch_v1(method, params)
         _check_time(values.get("Timestamp"), "Timestamp")
         self.nonces.use(values.get("SignatureNonce", ""))
         return key.access_key_id

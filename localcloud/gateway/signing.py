@@ -15,6 +15,22 @@ from urllib.parse import quote
 
 ACS3_ALGORITHM = "ACS3-HMAC-SHA256"
 EMPTY_BODY_SHA256 = hashlib.sha256(b"").hexdigest()
+# Common parameters of the legacy RPC signature; they are not business parameters.
+RPC_COMMON_PARAMETERS = frozenset(
+    {
+        "Action",
+        "Version",
+        "Format",
+        "Timestamp",
+        "SignatureNonce",
+        "SignatureMethod",
+        "SignatureVersion",
+        "AccessKeyId",
+        "Signature",
+        "SecurityToken",
+        "SignatureType",
+    }
+)
 
 
 def _rfc3986(value: str) -> str:
@@ -40,9 +56,12 @@ def canonical_request(
     )
 
 
+def acs3_string_to_sign(canonical: str) -> str:
+    return f"{ACS3_ALGORITHM}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+
+
 def acs3_signature(secret: str, canonical: str) -> str:
-    string_to_sign = f"{ACS3_ALGORITHM}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-    return hmac.new(secret.encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(secret.encode(), acs3_string_to_sign(canonical).encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -71,11 +90,16 @@ def parse_acs3_authorization(header: str) -> Acs3Authorization | None:
     )
 
 
-def rpc_v1_signature(secret: str, method: str, params: list[tuple[str, str]]) -> str:
-    """Legacy ``SignatureVersion=1.0`` HMAC-SHA1 over every parameter except ``Signature``."""
+def rpc_v1_string_to_sign(method: str, params: list[tuple[str, str]]) -> str:
+    """``METHOD&%2F&`` and the sorted, twice-encoded ``key=value`` pairs of every parameter but ``Signature``."""
     pairs = sorted((k, v) for k, v in params if k != "Signature")
     query = "&".join(f"{_rfc3986(k)}={_rfc3986(v)}" for k, v in pairs)
-    string_to_sign = f"{method.upper()}&%2F&{_rfc3986(query)}"
+    return f"{method.upper()}&%2F&{_rfc3986(query)}"
+
+
+def rpc_v1_signature(secret: str, method: str, params: list[tuple[str, str]]) -> str:
+    """Legacy ``SignatureVersion=1.0`` HMAC-SHA1, keyed with the secret and ``&``."""
+    string_to_sign = rpc_v1_string_to_sign(method, params)
     digest = hmac.new(f"{secret}&".encode(), string_to_sign.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 
