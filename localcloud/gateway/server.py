@@ -1,7 +1,7 @@
 """The Alibaba API endpoint: RPC over ``POST /`` and ``GET /``, one port for every product.
 
 Order of checks, as on the real gateway: which product and action, who is calling (signature), faults set
-through the control endpoint, then the action itself.
+through the control endpoint, then the action itself. Bodies are JSON unless the request says ``Format=XML``.
 """
 
 from __future__ import annotations
@@ -14,26 +14,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 from localcloud.cloud import Cloud
 from localcloud.errors import ApiError, throttled
+from localcloud.gateway import xml_body
 from localcloud.gateway.auth import Authenticator
 from localcloud.gateway.products import PRODUCTS_BY_VERSION, Product
 from localcloud.gateway.request import ApiRequest
+from localcloud.gateway.signing import RPC_COMMON_PARAMETERS
 from localcloud.gateway.wire import unflatten
 from localcloud.ids import new_request_id
 
-# Common parameters of the legacy RPC signature; they are not business parameters.
-_RPC_COMMON = {
-    "Action",
-    "Version",
-    "Format",
-    "Timestamp",
-    "SignatureNonce",
-    "SignatureMethod",
-    "SignatureVersion",
-    "AccessKeyId",
-    "Signature",
-    "SecurityToken",
-    "SignatureType",
-}
+_JSON = "application/json;charset=utf-8"
 
 
 class DropConnection(Exception):
@@ -68,6 +57,7 @@ class _Handler(BaseHTTPRequestHandler):
         product: Product | None = None
         action = ""
         reached_action = False  # past this point ``Cloud.call`` audits the call itself
+        self._xml_action: str | None = None  # the action an XML answer is named after; None answers JSON
         try:
             url = urlsplit(self.path)
             query = parse_qsl(url.query, keep_blank_values=True)
@@ -76,21 +66,23 @@ class _Handler(BaseHTTPRequestHandler):
             params = query + self._form_params(headers, body)
             flat = dict(params)
             action = headers.get("x-acs-action") or flat.get("Action", "")
+            if xml_body.wants_xml(flat):
+                self._xml_action = action
             version = headers.get("x-acs-version") or flat.get("Version", "")
             product = self._product(url.path, action, version)
             access_key_id = self.server.authenticator.authenticate(self.command, params, headers, body)
             fault = self._apply_api_fault(product, action)
             if fault == "no_effect":  # recorded like the write it pretends to be
                 self._audit(product, action, 200, "NoEffectFault", access_key_id, request_id)
-                self._reply(200, {"RequestId": request_id}, request_id)
+                self._reply({"RequestId": request_id}, request_id)
                 return
-            business = unflatten({k: v for k, v in flat.items() if k not in _RPC_COMMON})
+            business = unflatten({k: v for k, v in flat.items() if k not in RPC_COMMON_PARAMETERS})
             request = ApiRequest(action=action, params=business, access_key_id=access_key_id, request_id=request_id)
             reached_action = True
             answer = self.server.cloud.call(product, request)
             if fault == "lost_response":  # done, but the caller never hears of it
                 raise DropConnection()
-            self._reply(200, answer, request_id)
+            self._reply(answer, request_id)
         except DropConnection:
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -162,16 +154,11 @@ class _Handler(BaseHTTPRequestHandler):
             request_id=request_id,
         )
 
-    def _reply(self, status: int, body: dict[str, Any], request_id: str, extra: dict[str, str] | None = None) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("x-acs-request-id", request_id)
-        for name, value in (extra or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+    def _reply(self, body: dict[str, Any], request_id: str) -> None:
+        if self._xml_action is None:
+            self._send(200, json.dumps(body).encode(), _JSON, request_id)
+        else:
+            self._send(200, xml_body.response(self._xml_action, body), xml_body.CONTENT_TYPE, request_id)
 
     def _reply_error(self, error: ApiError, product: Product | None, request_id: str) -> None:
         host = product.host if product else "localcloud"
@@ -183,4 +170,19 @@ class _Handler(BaseHTTPRequestHandler):
             "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}&product="
             f"{product.name.upper() if product else ''}&requestId={request_id}",
         }
-        self._reply(error.status, body, request_id, error.headers)
+        if self._xml_action is None:
+            self._send(error.status, json.dumps(body).encode(), _JSON, request_id, error.headers)
+        else:
+            self._send(error.status, xml_body.error(body), xml_body.CONTENT_TYPE, request_id, error.headers)
+
+    def _send(
+        self, status: int, payload: bytes, content_type: str, request_id: str, extra: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("x-acs-request-id", request_id)
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
