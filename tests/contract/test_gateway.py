@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import uuid
 from urllib.parse import urlencode
+from xml.etree import ElementTree
 
 import pytest
 import requests
@@ -16,7 +18,7 @@ from alibabacloud_tea_openapi.utils_models import OpenApiRequest, Params
 from darabonba.exceptions import UnretryableException
 from darabonba.runtime import RuntimeOptions
 
-from localcloud.gateway.signing import acs3_signature, canonical_request, rpc_v1_signature
+from localcloud.gateway.signing import acs3_signature, canonical_request, rpc_v1_signature, rpc_v1_string_to_sign
 from tests.support.cloud_views import REGION, group_by_name
 from tests.support.errors import api_error
 from tests.support.sdk import SdkClients, sdk_config
@@ -93,11 +95,10 @@ def test_a_reused_nonce_is_refused(seeded, local_cloud):
     assert set(second.json()) == {"RequestId", "HostId", "Code", "Message", "Recommend"}
 
 
-def test_rpc_parameters_in_a_form_body_are_accepted(seeded, local_cloud):
-    """Older clients send RPC parameters as a form body; the business parameters are read from it too."""
-    info = local_cloud.info
+def _v1_post(info, action: str, business: list[tuple[str, str]], secret: str) -> tuple[list, requests.Response]:
+    """A legacy HMAC-SHA1 request with its parameters in a form body; returns what was signed and the answer."""
     params = [
-        ("Action", "DescribeScalingGroups"),
+        ("Action", action),
         ("Version", "2022-02-22"),
         ("Format", "JSON"),
         ("AccessKeyId", info.access_key_id),
@@ -105,20 +106,69 @@ def test_rpc_parameters_in_a_form_body_are_accepted(seeded, local_cloud):
         ("SignatureVersion", "1.0"),
         ("SignatureNonce", uuid.uuid4().hex),
         ("Timestamp", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
-        ("RegionId", REGION),
-        ("ScalingGroupNames.1", "ess-eci-test"),
+        *business,
     ]
-    params.append(("Signature", rpc_v1_signature(info.access_key_secret, "POST", params)))
+    signed = [*params, ("Signature", rpc_v1_signature(secret, "POST", params))]
     session = requests.Session()
     session.trust_env = False
-    response = session.post(f"http://{info.endpoint}/", data=params, timeout=10)
+    return params, session.post(f"http://{info.endpoint}/", data=signed, timeout=10)
+
+
+def test_rpc_parameters_in_a_form_body_are_accepted(seeded, local_cloud):
+    """Older clients send RPC parameters as a form body; the business parameters are read from it too."""
+    info = local_cloud.info
+    business = [("RegionId", REGION), ("ScalingGroupNames.1", "ess-eci-test")]
+    _, response = _v1_post(info, "DescribeScalingGroups", business, info.access_key_secret)
     assert response.status_code == 200, response.text
     assert [g["ScalingGroupName"] for g in response.json()["ScalingGroups"]] == ["ess-eci-test"]
 
 
-def test_unknown_action_is_refused(seeded, sdk):
-    params = Params(
-        action="DescribeEverything",
+def test_a_wrong_v1_secret_echoes_the_string_to_sign_with_its_secrets_masked(seeded, local_cloud):
+    """As the real gateway words it, ``server string to sign is:`` and the string, which the legacy SDK compares
+    with its own; values the audit log masks are masked here too."""
+    info = local_cloud.info
+    business = [
+        ("ScalingConfigurationId", "asc-any"),
+        ("Containers.1.EnvironmentVars.1.Key", "DB_PASSWORD"),
+        ("Containers.1.EnvironmentVars.1.Value", "env-canary-value"),
+        ("ImageRegistryCredentials.1.Password", "registry-canary-password"),
+        ("ClientToken", "token-kept"),
+    ]
+    params, response = _v1_post(info, "ModifyEciScalingConfiguration", business, "not-the-secret")
+    assert (response.status_code, response.json()["Code"]) == (400, "SignatureDoesNotMatch")
+    masked = {"Containers.1.EnvironmentVars.1.Value", "ImageRegistryCredentials.1.Password"}
+    shown = [(name, "******" if name in masked else value) for name, value in params]
+    assert response.json()["Message"] == (
+        "Specified signature is not matched with our calculation. server string to sign is:"
+        + rpc_v1_string_to_sign("POST", shown)
+    )
+    assert "canary" not in response.text and "token-kept" in response.text
+
+
+def test_a_wrong_acs3_secret_shows_the_servers_string_to_sign_and_canonical_request(seeded, local_cloud):
+    info = local_cloud.info
+    wrong = SdkClients.for_cloud(
+        info, access_key_id=info.sts_access_key_id, secret="not-the-secret", security_token=info.security_token
+    )
+    error = api_error(lambda: _describe(wrong))
+    assert (error.status_code, error.code) == (400, "SignatureDoesNotMatch")
+    shown = re.fullmatch(
+        r"Specified signature does not match our calculation\. server StringToSign is \[(.*)\]"
+        r" server CanonicalRequest is \[(.*)\]",
+        error.data["Message"],
+        re.DOTALL,
+    )
+    assert shown, error.data["Message"]
+    string_to_sign, canonical = shown.groups()
+    assert re.fullmatch(r"ACS3-HMAC-SHA256\n[0-9a-f]{64}", string_to_sign)
+    assert canonical.startswith("POST\n/\nRegionId=cn-hangzhou\n")
+    assert "\nx-acs-action:DescribeScalingGroups\n" in canonical
+    assert "\nx-acs-security-token:******\n" in canonical and info.security_token not in error.data["Message"]
+
+
+def _rpc_params(action: str, body_type: str = "json") -> Params:
+    return Params(
+        action=action,
         version="2022-02-22",
         protocol="HTTPS",
         pathname="/",
@@ -126,8 +176,25 @@ def test_unknown_action_is_refused(seeded, sdk):
         auth_type="AK",
         style="RPC",
         req_body_type="formData",
-        body_type="json",
+        body_type=body_type,
     )
+
+
+def test_format_xml_is_answered_in_xml_and_the_sdk_reads_its_errors(seeded, sdk):
+    query = {"RegionId": REGION, "Format": "XML"}
+    answer = sdk.ess.call_api(
+        _rpc_params("DescribeScalingGroups", "string"), OpenApiRequest(query=query), RuntimeOptions()
+    )
+    root = ElementTree.fromstring(answer["body"])
+    assert root.tag == "DescribeScalingGroupsResponse" and answer["headers"]["content-type"] == "text/xml;charset=utf-8"
+    assert [g.findtext("ScalingGroupName") for g in root.findall("ScalingGroups")] == ["ess-eci-test"]
+    unknown = OpenApiRequest(query={**query, "ScalingGroupId": "asg-nope"})
+    error = api_error(lambda: sdk.ess.call_api(_rpc_params("DescribeScalingActivities"), unknown, RuntimeOptions()))
+    assert (error.status_code, error.code) == (404, "InvalidScalingGroupId.NotFound")  # parsed from <Error>
+
+
+def test_unknown_action_is_refused(seeded, sdk):
+    params = _rpc_params("DescribeEverything")
     error = api_error(lambda: sdk.ess.call_api(params, OpenApiRequest(query={}), RuntimeOptions()))
     assert (error.status_code, error.code) == (404, "InvalidAction.NotFound")
     assert "DescribeEverything" in error.message
