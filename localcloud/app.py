@@ -19,10 +19,12 @@ from pydantic import BaseModel, Field
 
 from localcloud.cloud import Cloud
 from localcloud.control import ControlServer
-from localcloud.gateway.products import load_handlers
 from localcloud.gateway.server import GatewayServer
+from localcloud.kernel import Kernel
 from localcloud.keys import AccessKey
 from localcloud.registry.process import Notifications
+from localcloud.registry.service import Registry
+from localcloud.runtime.base import ContainerRuntime
 from localcloud.scenario import Scenario, load
 from localcloud.sts.model import SEEDED_ROLES, role_arn
 from localcloud.timing import Latencies
@@ -88,6 +90,8 @@ class LocalCloud:
         self.region_id = region_id
         self.notifications = notifications
         self.cloud: Cloud | None = None
+        self._registry: Registry | None = None
+        self._runtime: ContainerRuntime | None = None
         self._servers: list[GatewayServer | ControlServer] = []
         self._scratch: Path | None = None
         self._info: LocalCloudInfo | None = None
@@ -106,12 +110,9 @@ class LocalCloud:
         self.stop()
 
     def start(self) -> LocalCloudInfo:
-        from localcloud.registry.service import Registry
-
         if self.notifications is not None and self.registry_option != "auto":
             raise ValueError("registry notifications are configured on a registry localcloud starts (--registry auto)")
 
-        load_handlers()
         if self.state_dir:
             self.state_dir.mkdir(parents=True, exist_ok=True)
             work_dir = self.state_dir
@@ -123,28 +124,19 @@ class LocalCloud:
             AccessKey(keys["sts_access_key_id"], keys["sts_access_key_secret"], keys["security_token"]),
         ]
         try:
-            registry = (
+            registry = self._registry = (
                 Registry.start(work_dir / "registry", host=self.host, notifications=self.notifications)
                 if self.registry_option == "auto"
                 else Registry.attach(self.registry_option)
             )
+            kernel = Kernel(region_id=self.region_id, latencies=self.latencies)
+            runtime = self._runtime = self._start_runtime(kernel, registry)
             cloud = self.cloud = Cloud(
-                region_id=self.region_id,
-                access_keys=access_keys,
-                runtime=None,
-                registry=registry,
-                latencies=self.latencies,
-                state_dir=self.state_dir,
+                kernel, access_keys=access_keys, runtime=runtime, registry=registry, state_dir=self.state_dir
             )
-            cloud.runtime = self._runtime(cloud)
-            state_file = cloud.state_file()
-            if state_file is not None and state_file.exists():
-                cloud.restore(json.loads(state_file.read_text()))
-                cloud.eci.resume()
-                cloud.ess.resume()
-            else:
+            if not cloud.resume_saved():
                 load(cloud, self.scenario)
-            cloud.start_persisting()
+            cloud.keep_saved()
             gateway = GatewayServer((self.host, self.port), cloud)
             control = ControlServer((self.host, self.control_port), cloud)
         except BaseException:
@@ -161,24 +153,22 @@ class LocalCloud:
             region_id=self.region_id,
             registry=registry.address,
             control_url=f"http://{self.host}:{control.server_address[1]}",
-            instances=cloud.runtime.kind,
+            instances=runtime.kind,
             **keys,
         )
         return self._info
 
-    def _runtime(self, cloud: Cloud):
+    def _start_runtime(self, kernel: Kernel, registry: Registry) -> ContainerRuntime:
         if self.instances == "simulated":
             from localcloud.runtime.simulated import SimulatedRuntime
 
-            return SimulatedRuntime(cloud.latencies, cloud.faults, cloud.registry)
+            return SimulatedRuntime(kernel.latencies, kernel.faults, registry)
         from localcloud.runtime.docker_runtime import DockerRuntime
-
-        registry = cloud.registry
 
         def registry_auth(host: str) -> dict | None:
             return registry.admin_auth() if registry is not None and host == registry.address else None
 
-        return DockerRuntime(cloud.latencies, cloud.faults, registry_auth)
+        return DockerRuntime(kernel.latencies, kernel.faults, registry_auth)
 
     def stop(self) -> None:
         for server in self._servers:
@@ -188,10 +178,12 @@ class LocalCloud:
         cloud, self.cloud = self.cloud, None
         if cloud is not None:
             cloud.stop()
-            if cloud.runtime is not None:
-                cloud.runtime.shutdown()
-            if cloud.registry is not None:
-                cloud.registry.stop()
+        runtime, self._runtime = self._runtime, None
+        if runtime is not None:
+            runtime.shutdown()
+        registry, self._registry = self._registry, None
+        if registry is not None:
+            registry.stop()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None

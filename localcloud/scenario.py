@@ -62,14 +62,14 @@ def load(cloud: "Cloud", scenario: Scenario) -> dict[str, Any]:
     """Replace ESS, ECI and OOS state with the scenario's, and wait until its instances are InService."""
     cloud.reset_compute()
     seed_image = seed_image_reference(cloud, scenario.acr)
-    with cloud.lock:
+    with cloud.kernel.lock:
         cloud.acr.seed(scenario.acr.instance_name, scenario.acr.namespaces)
         created = []
         for seed in scenario.scaling_groups:
             if seed.instances > seed.max_size or seed.min_size > seed.max_size:
                 raise ValueError(f"group {seed.name}: need min_size <= instances <= max_size")
             group = cloud.ess.create_group(
-                name=seed.name, region_id=cloud.region_id, min_size=seed.min_size, max_size=seed.max_size
+                name=seed.name, region_id=cloud.kernel.region_id, min_size=seed.min_size, max_size=seed.max_size
             )
             containers = [
                 {
@@ -90,7 +90,7 @@ def load(cloud: "Cloud", scenario: Scenario) -> dict[str, Any]:
 def _wait_in_service(cloud: "Cloud", group_ids: list[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with cloud.lock:
+        with cloud.kernel.lock:
             busy = [
                 a for a in cloud.ess.activities.values() if a.group_id in group_ids and a.status_code == "InProgress"
             ]

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence, TypeVar
 
-from localcloud.acr.model import AcrInstance, AcrNamespace, AcrRepository, TagInfo
-from localcloud.cloud import Cloud
+from localcloud.acr.model import AcrInstance, AcrModel, AcrNamespace, AcrRepository, TagInfo
 from localcloud.errors import invalid_parameter
 from localcloud.gateway.products import CR
 from localcloud.gateway.request import ApiRequest
@@ -49,11 +48,11 @@ def render_instance(instance: AcrInstance) -> dict[str, Any]:
 
 
 @CR.action("ListInstance")
-def list_instance(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
+def list_instance(acr: AcrModel, req: ApiRequest) -> dict[str, Any]:
     name, status = req.str("InstanceName"), req.str("InstanceStatus")
     instances = [
         i
-        for i in sorted(cloud.acr.instances.values(), key=lambda i: i.created_ms)
+        for i in sorted(acr.instances.values(), key=lambda i: i.created_ms)
         if name in (None, i.name) and status in (None, i.status)
     ]
     page, paging = _page(instances, req)
@@ -61,8 +60,8 @@ def list_instance(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
 
 
 @CR.action("ListInstanceEndpoint")
-def list_instance_endpoint(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
-    cloud.acr.instance(req.str("InstanceId", required=True))
+def list_instance_endpoint(acr: AcrModel, req: ApiRequest) -> dict[str, Any]:
+    acr.instance(req.str("InstanceId", required=True))
     module = req.str("ModuleName", default="Registry")
     if module not in ("Registry", "Chart"):
         raise invalid_parameter("ModuleName", "Valid values: Registry, Chart.")
@@ -72,7 +71,7 @@ def list_instance_endpoint(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
         "EndpointType": "internet",
         "Enable": True,
         "Status": "RUNNING",
-        "Domains": [{"Domain": cloud.acr.registry().address, "Type": "SYSTEM"}],
+        "Domains": [{"Domain": acr.registry().address, "Type": "SYSTEM"}],
         "AclEnable": False,
     }
     if not req.bool("Summary"):
@@ -81,11 +80,11 @@ def list_instance_endpoint(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
 
 
 @CR.action("GetAuthorizationToken")
-def get_authorization_token(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
+def get_authorization_token(acr: AcrModel, req: ApiRequest) -> dict[str, Any]:
     hours = req.int("ExpiresInHours", default=1)
     if not 1 <= hours <= 24:
         raise invalid_parameter("ExpiresInHours", "Valid values: 1 to 24.")
-    login = cloud.acr.issue_token(req.str("InstanceId", required=True), hours)
+    login = acr.issue_token(req.str("InstanceId", required=True), hours)
     return {
         **SUCCESS,
         "TempUsername": login.username,
@@ -113,11 +112,11 @@ def render_namespace(namespace: AcrNamespace) -> dict[str, Any]:
 
 
 @CR.action("ListNamespace")
-def list_namespace(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
+def list_namespace(acr: AcrModel, req: ApiRequest) -> dict[str, Any]:
     name, status = req.str("NamespaceName"), req.str("NamespaceStatus")
     namespaces = [
         n
-        for n in cloud.acr.namespaces_of(req.str("InstanceId", required=True))
+        for n in acr.namespaces_of(req.str("InstanceId", required=True))
         if name in (None, n.name) and status in (None, n.status)
     ]
     page, paging = _page(namespaces, req)
@@ -125,19 +124,19 @@ def list_namespace(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
 
 
 @CR.action("GetNamespace")
-def get_namespace(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
-    namespace = cloud.acr.namespace(
+def get_namespace(acr: AcrModel, req: ApiRequest) -> dict[str, Any]:
+    namespace = acr.namespace(
         req.str("InstanceId", required=True), name=req.str("NamespaceName"), namespace_id=req.str("NamespaceId")
     )
     return {**SUCCESS, **render_namespace(namespace)}
 
 
 @CR.action("CreateNamespace", mutating=True)
-def create_namespace(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
+def create_namespace(acr: AcrModel, req: ApiRequest) -> dict[str, Any]:
     configuration = req.json("DefaultRepoConfiguration")
     if configuration is not None and not isinstance(configuration, dict):
         raise invalid_parameter("DefaultRepoConfiguration", 'It must be a JSON object, e.g. {"RepoType": "PRIVATE"}.')
-    cloud.acr.create_namespace(
+    acr.create_namespace(
         req.str("InstanceId", required=True),
         req.str("NamespaceName", required=True),
         auto_create_repo=req.bool("AutoCreateRepo", default=True),  # [uncertain] the service's default
@@ -168,12 +167,12 @@ def render_repository(repository: AcrRepository) -> dict[str, Any]:
 
 
 @CR.action("ListRepository")
-def list_repository(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
+def list_repository(acr: AcrModel, req: ApiRequest) -> dict[str, Any]:
     name, namespace = req.str("RepoName"), req.str("RepoNamespaceName")
     status = req.str("RepoStatus", default="NORMAL")
     repositories = [
         r
-        for r in cloud.acr.repositories_of(req.str("InstanceId", required=True))
+        for r in acr.repositories_of(req.str("InstanceId", required=True))
         if name in (None, r.name) and namespace in (None, r.namespace) and status in ("ALL", r.status)
     ]
     page, paging = _page(repositories, req)
@@ -185,8 +184,8 @@ def list_repository(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
     }
 
 
-def _repository(cloud: Cloud, req: ApiRequest) -> AcrRepository:
-    return cloud.acr.repository(
+def _repository(acr: AcrModel, req: ApiRequest) -> AcrRepository:
+    return acr.repository(
         req.str("InstanceId", required=True),
         repo_id=req.str("RepoId"),
         namespace=req.str("RepoNamespaceName"),
@@ -195,14 +194,14 @@ def _repository(cloud: Cloud, req: ApiRequest) -> AcrRepository:
 
 
 @CR.action("GetRepository")
-def get_repository(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
-    repository = _repository(cloud, req)
+def get_repository(acr: AcrModel, req: ApiRequest) -> dict[str, Any]:
+    repository = _repository(acr, req)
     return {**SUCCESS, **render_repository(repository), "Detail": repository.detail}
 
 
 @CR.action("CreateRepository", mutating=True)
-def create_repository(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
-    repository = cloud.acr.create_repository(
+def create_repository(acr: AcrModel, req: ApiRequest) -> dict[str, Any]:
+    repository = acr.create_repository(
         req.str("InstanceId", required=True),
         req.str("RepoNamespaceName", required=True),
         req.str("RepoName", required=True),
@@ -232,9 +231,9 @@ def render_tag(tag: TagInfo) -> dict[str, Any]:
 
 
 @CR.action("ListRepoTag")
-def list_repo_tag(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
-    repository = cloud.acr.repository(req.str("InstanceId", required=True), repo_id=req.str("RepoId", required=True))
-    tags = cloud.acr.tags_of(repository)
+def list_repo_tag(acr: AcrModel, req: ApiRequest) -> dict[str, Any]:
+    repository = acr.repository(req.str("InstanceId", required=True), repo_id=req.str("RepoId", required=True))
+    tags = acr.tags_of(repository)
     page, paging = _page(tags, req)
     images = [
         {**rendered, "ImageCreate": str(rendered["ImageCreate"]), "ImageUpdate": str(rendered["ImageUpdate"])}
@@ -244,6 +243,6 @@ def list_repo_tag(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
 
 
 @CR.action("GetRepoTag")
-def get_repo_tag(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
-    repository = cloud.acr.repository(req.str("InstanceId", required=True), repo_id=req.str("RepoId", required=True))
-    return {**SUCCESS, **render_tag(cloud.acr.tag(repository, req.str("Tag", required=True)))}
+def get_repo_tag(acr: AcrModel, req: ApiRequest) -> dict[str, Any]:
+    repository = acr.repository(req.str("InstanceId", required=True), repo_id=req.str("RepoId", required=True))
+    return {**SUCCESS, **render_tag(acr.tag(repository, req.str("Tag", required=True)))}

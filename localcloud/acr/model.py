@@ -13,16 +13,13 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from localcloud.errors import ApiError, invalid_parameter
 from localcloud.ids import epoch_ms, new_id
+from localcloud.kernel import Kernel
 from localcloud.registry.client import ManifestInfo, RegistryError
-from localcloud.registry.service import RegistryNotManaged
-
-if TYPE_CHECKING:
-    from localcloud.cloud import Cloud
-    from localcloud.registry.service import Registry, TemporaryLogin
+from localcloud.registry.service import Registry, RegistryNotManaged, TemporaryLogin
 
 REPO_TYPES = ("PUBLIC", "PRIVATE")
 # Lowercase letters and digits, with - _ . as separators (never first or last).
@@ -92,8 +89,9 @@ def registry_errors_as_api_errors() -> Iterator[None]:
 
 
 class AcrModel:
-    def __init__(self, cloud: "Cloud") -> None:
-        self.cloud = cloud
+    def __init__(self, kernel: Kernel, registry: Registry | None) -> None:
+        self.kernel = kernel
+        self._registry = registry
         self.instances: dict[str, AcrInstance] = {}
         self.namespaces: dict[str, AcrNamespace] = {}
         self.repositories: dict[str, AcrRepository] = {}
@@ -105,7 +103,7 @@ class AcrModel:
         Seeding again adds what is missing and changes nothing else."""
         instance = next((i for i in self.instances.values() if i.name == instance_name), None)
         if instance is None:
-            instance = AcrInstance(new_id("cri", 16), instance_name, self.cloud.region_id)
+            instance = AcrInstance(new_id("cri", 16), instance_name, self.kernel.region_id)
             self.instances[instance.instance_id] = instance
         for namespace_name, repo_names in namespaces.items():
             if self._find_namespace(instance.instance_id, namespace_name) is None:
@@ -113,7 +111,7 @@ class AcrModel:
             for repo_name in repo_names:
                 if self._find_repository(instance.instance_id, namespace_name, repo_name) is None:
                     self.create_repository(instance.instance_id, namespace_name, repo_name)
-        self.cloud.changed()
+        self.kernel.changed()
         return instance
 
     def instance(self, instance_id: str) -> AcrInstance:
@@ -122,17 +120,17 @@ class AcrModel:
             raise not_found("INSTANCE_NOT_EXIST", f"The instance {instance_id!r} does not exist. Call ListInstance.")
         return found
 
-    def registry(self) -> "Registry":
-        if self.cloud.registry is None:
+    def registry(self) -> Registry:
+        if self._registry is None:
             raise ApiError(
                 500,
                 "SystemError",
                 "localcloud runs without a registry, so ACR cannot serve images; "
                 "start localcloud with a registry (--registry auto).",
             )
-        return self.cloud.registry
+        return self._registry
 
-    def issue_token(self, instance_id: str, hours: int) -> "TemporaryLogin":
+    def issue_token(self, instance_id: str, hours: int) -> TemporaryLogin:
         self.instance(instance_id)
         with registry_errors_as_api_errors():
             return self.registry().issue_token(hours * 3600)
@@ -272,7 +270,7 @@ class AcrModel:
                 self.create_repository(
                     instance_id, namespace_name, repo_name, repo_type=namespace.default_repo_type, build_type="AUTO"
                 )
-                self.cloud.changed()
+                self.kernel.changed()
 
     # -- tags ------------------------------------------------------------------------------------------------
 

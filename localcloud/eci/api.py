@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from localcloud.cloud import Cloud
 from localcloud.containers import normalize_containers
-from localcloud.eci.model import ContainerGroup
+from localcloud.eci.model import ContainerGroup, EciModel
 from localcloud.errors import invalid_parameter, missing_parameter
 from localcloud.gateway.products import ECI
 from localcloud.gateway.request import ApiRequest
@@ -70,14 +69,14 @@ def render_group(group: ContainerGroup, with_events: bool = True) -> dict[str, A
 
 
 @ECI.action("DescribeContainerGroups")
-def describe_container_groups(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
+def describe_container_groups(eci: EciModel, req: ApiRequest) -> dict[str, Any]:
     region = _region(req)
     ids = _requested_ids(req)
     status = req.str("Status")
     name = req.str("ContainerGroupName")
-    candidates = [g for g in cloud.eci.groups.values() if g.region_id == region and (ids is None or g.id in ids)]
+    candidates = [g for g in eci.groups.values() if g.region_id == region and (ids is None or g.id in ids)]
     # What a container_group_status fault makes a group show, as the status it is filtered and rendered by.
-    shown = {g.id: cloud.faults.reported_status(g.id) or g.status for g in candidates}
+    shown = {g.id: eci.kernel.faults.reported_status(g.id) or g.status for g in candidates}
     groups = [g for g in candidates if (status is None or shown[g.id] == status) and (name is None or g.name == name)]
     groups.sort(key=lambda g: g.created_at)
     page, next_token = page_by_token(groups, req, limit_name="Limit", default_limit=20, max_limit=20)
@@ -92,22 +91,22 @@ def describe_container_groups(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
 
 
 @ECI.action("UpdateContainerGroup", mutating=True)
-def update_container_group(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
+def update_container_group(eci: EciModel, req: ApiRequest) -> dict[str, Any]:
     region = _region(req)
     group_id = req.str("ContainerGroupId", required=True)
     changes = normalize_containers(req.get("Container"), "Container")
     update_type = req.str("UpdateType", default="RenewUpdate")
     if not changes:
         raise missing_parameter("Container.1.Name")
-    cloud.eci.update(group_id, region, changes, update_type)
+    eci.update(group_id, region, changes, update_type)
     return {}
 
 
 @ECI.action("DescribeContainerGroupEvents")
-def describe_container_group_events(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
+def describe_container_group_events(eci: EciModel, req: ApiRequest) -> dict[str, Any]:
     region = _region(req)
     ids = _requested_ids(req)
-    groups = [g for g in cloud.eci.groups.values() if g.region_id == region and (ids is None or g.id in ids)]
+    groups = [g for g in eci.groups.values() if g.region_id == region and (ids is None or g.id in ids)]
     data = [
         {
             "ContainerGroupId": g.id,

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from localcloud.containers import apply_update, to_spec
 from localcloud.errors import ApiError
 from localcloud.ids import iso_utc, new_id
-from localcloud.runtime.base import GroupHandle, RuntimeFailure
-
-if TYPE_CHECKING:
-    from localcloud.cloud import Cloud
+from localcloud.kernel import Kernel
+from localcloud.runtime.base import ContainerRuntime, GroupHandle, RuntimeFailure
 
 TERMINAL_FOR_LAUNCH = ("Running", "Failed")
 
@@ -45,8 +43,9 @@ class ContainerGroup:
 
 
 class EciModel:
-    def __init__(self, cloud: "Cloud") -> None:
-        self.cloud = cloud
+    def __init__(self, kernel: Kernel, runtime: ContainerRuntime) -> None:
+        self.kernel = kernel
+        self.runtime = runtime
         self.groups: dict[str, ContainerGroup] = {}
 
     # -- queries ---------------------------------------------------------------------------------------------
@@ -88,8 +87,8 @@ class EciModel:
         )
         self.groups[group.id] = group
         self._event(group, "Normal", "Scheduled", "Successfully assigned the instance to a virtual node.")
-        self.cloud.changed()
-        self.cloud.spawn(f"launch-{group.id}", self._launch, group.id, group.generation)
+        self.kernel.changed()
+        self.kernel.spawn(f"launch-{group.id}", self._launch, group.id, group.generation)
         return group
 
     def update(self, group_id: str, region_id: str, changes: list[dict[str, Any]], update_type: str) -> None:
@@ -106,8 +105,8 @@ class EciModel:
         group.status = "Updating"
         group.generation += 1
         self._event(group, "Normal", "Updating", "The container group is being updated.")
-        self.cloud.changed()
-        self.cloud.spawn(f"update-{group.id}", self._replace, group.id, group.generation)
+        self.kernel.changed()
+        self.kernel.spawn(f"update-{group.id}", self._replace, group.id, group.generation)
 
     def release(self, group_id: str) -> None:
         """Terminate the group and remove it once its containers are gone."""
@@ -116,29 +115,29 @@ class EciModel:
             return
         group.status = "Terminating"
         group.generation += 1
-        self.cloud.changed()
-        self.cloud.spawn(f"release-{group.id}", self._destroy, group.id)
+        self.kernel.changed()
+        self.kernel.spawn(f"release-{group.id}", self._destroy, group.id)
 
     # -- background work --------------------------------------------------------------------------------------
 
     def _launch(self, group_id: str, generation: int) -> None:
-        if not self.cloud.sleep(self.cloud.latencies.instance_schedule):
+        if not self.kernel.sleep(self.kernel.latencies.instance_schedule):
             return
-        with self.cloud.lock:
+        with self.kernel.lock:
             group = self.groups.get(group_id)
             if group is None or group.generation != generation:
                 return
             specs = [to_spec(c) for c in group.containers]
             self._event(group, "Normal", "Pulling", "Pulling images: " + ", ".join(s.image for s in specs))
         try:
-            handle = self.cloud.runtime.launch(group_id, specs)
+            handle = self.runtime.launch(group_id, specs)
         except RuntimeFailure as failure:
             self._fail(group_id, generation, failure)
             return
         self._running(group_id, generation, handle)
 
     def _replace(self, group_id: str, generation: int) -> None:
-        with self.cloud.lock:
+        with self.kernel.lock:
             group = self.groups.get(group_id)
             if group is None or group.generation != generation:
                 return
@@ -146,14 +145,14 @@ class EciModel:
             old = group.handle()
             self._event(group, "Normal", "Pulling", "Pulling images: " + ", ".join(s.image for s in specs))
         try:
-            handle = self.cloud.runtime.replace(old, specs) if old.ip else self.cloud.runtime.launch(group_id, specs)
+            handle = self.runtime.replace(old, specs) if old.ip else self.runtime.launch(group_id, specs)
         except RuntimeFailure as failure:
             self._fail(group_id, generation, failure)
             return
         self._running(group_id, generation, handle)
 
     def _running(self, group_id: str, generation: int, handle: GroupHandle) -> None:
-        with self.cloud.lock:
+        with self.kernel.lock:
             group = self.groups.get(group_id)
             # Released while it was starting: nobody else will remove these containers.
             orphaned = group is None or group.status == "Terminating"
@@ -161,7 +160,7 @@ class EciModel:
             if not orphaned and not superseded:
                 self._mark_running(group, handle)
         if orphaned:
-            self.cloud.runtime.destroy(handle)  # outside the lock: Docker calls are slow
+            self.runtime.destroy(handle)  # outside the lock: Docker calls are slow
 
     def _mark_running(self, group: ContainerGroup, handle: GroupHandle) -> None:
         group.intranet_ip = handle.ip
@@ -171,10 +170,10 @@ class EciModel:
         for container in group.containers:
             container.update(Ready=True, CurrentState={"State": "Running", "StartTime": now})
         self._event(group, "Normal", "Started", "Started the containers.")
-        self.cloud.changed()
+        self.kernel.changed()
 
     def _fail(self, group_id: str, generation: int, failure: RuntimeFailure) -> None:
-        with self.cloud.lock:
+        with self.kernel.lock:
             group = self.groups.get(group_id)
             if group is None or group.generation != generation:
                 return
@@ -185,20 +184,20 @@ class EciModel:
                     Ready=False, CurrentState={"State": "Waiting", "Reason": failure.reason, "Message": failure.message}
                 )
             self._event(group, "Warning", failure.reason, failure.message)
-            self.cloud.changed()
+            self.kernel.changed()
 
     def _destroy(self, group_id: str) -> None:
-        with self.cloud.lock:
+        with self.kernel.lock:
             group = self.groups.get(group_id)
             if group is None:
                 return
             handle = group.handle()
         if handle.ip:
-            self.cloud.runtime.destroy(handle)
-        self.cloud.sleep(self.cloud.latencies.instance_release)
-        with self.cloud.lock:
+            self.runtime.destroy(handle)
+        self.kernel.sleep(self.kernel.latencies.instance_release)
+        with self.kernel.lock:
             self.groups.pop(group_id, None)
-            self.cloud.changed()
+            self.kernel.changed()
 
     # -- helpers ---------------------------------------------------------------------------------------------
 
@@ -226,6 +225,14 @@ class EciModel:
             }
         )
 
+    def clear(self) -> None:
+        """Forget every container group, removing its containers now."""
+        with self.kernel.lock:
+            handles = [g.handle() for g in self.groups.values() if g.intranet_ip]
+            self.groups.clear()
+        for handle in handles:
+            self.runtime.destroy(handle)  # outside the lock: Docker calls are slow
+
     # -- persistence -------------------------------------------------------------------------------------------
 
     def to_state(self) -> dict[str, Any]:
@@ -238,11 +245,11 @@ class EciModel:
         """After a restart: bring back the containers of every group that was up, and finish interrupted work."""
         for group in list(self.groups.values()):
             if group.status == "Terminating":
-                self.cloud.spawn(f"release-{group.id}", self._destroy, group.id)
+                self.kernel.spawn(f"release-{group.id}", self._destroy, group.id)
                 continue
             if group.status == "Failed":
                 continue
             group.status = "Pending" if group.status == "Pending" else "Updating"
             group.intranet_ip, group.runtime_ids = "", {}
             group.generation += 1
-            self.cloud.spawn(f"launch-{group.id}", self._launch, group.id, group.generation)
+            self.kernel.spawn(f"launch-{group.id}", self._launch, group.id, group.generation)

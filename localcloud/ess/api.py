@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from localcloud.cloud import Cloud
 from localcloud.containers import apply_update, normalize_containers
 from localcloud.errors import ApiError, invalid_parameter, missing_parameter
-from localcloud.ess.model import COUNTED_STATES, EciScalingConfiguration, ScalingActivity, ScalingGroup, ScalingInstance
+from localcloud.ess.model import (
+    COUNTED_STATES,
+    EciScalingConfiguration,
+    EssModel,
+    ScalingActivity,
+    ScalingGroup,
+    ScalingInstance,
+)
 from localcloud.gateway.products import ESS
 from localcloud.gateway.request import ApiRequest
 from localcloud.ids import iso_utc
@@ -21,16 +27,16 @@ def _region(req: ApiRequest) -> str:
     return region
 
 
-def _group_for(cloud: Cloud, req: ApiRequest) -> ScalingGroup:
+def _group_for(ess: EssModel, req: ApiRequest) -> ScalingGroup:
     """The group named by ScalingGroupId, in RegionId when the call carries one."""
-    return cloud.ess.group(req.str("ScalingGroupId", required=True), req.region_id)
+    return ess.group(req.str("ScalingGroupId", required=True), req.region_id)
 
 
 # -- rendering ---------------------------------------------------------------------------------------------------
 
 
-def render_group(cloud: Cloud, group: ScalingGroup) -> dict[str, Any]:
-    members = cloud.ess.members(group.id, COUNTED_STATES)
+def render_group(ess: EssModel, group: ScalingGroup) -> dict[str, Any]:
+    members = ess.members(group.id, COUNTED_STATES)
 
     def count(*states: str) -> int:
         return sum(1 for i in members if i.lifecycle_state in states)
@@ -92,8 +98,8 @@ def render_configuration(configuration: EciScalingConfiguration) -> dict[str, An
     }
 
 
-def render_instance(cloud: Cloud, instance: ScalingInstance) -> dict[str, Any]:
-    container_group = cloud.eci.groups.get(instance.instance_id)
+def render_instance(ess: EssModel, instance: ScalingInstance) -> dict[str, Any]:
+    container_group = ess.eci.groups.get(instance.instance_id)
     return {
         "InstanceId": instance.instance_id,
         "ScalingInstanceId": instance.instance_id,
@@ -140,14 +146,14 @@ def render_activity(activity: ScalingActivity) -> dict[str, Any]:
 
 
 @ESS.action("DescribeScalingGroups")
-def describe_scaling_groups(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
+def describe_scaling_groups(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
     region = _region(req)
     ids = req.list("ScalingGroupIds")
     names = req.list("ScalingGroupNames") + ([req.str("ScalingGroupName")] if req.str("ScalingGroupName") else [])
     group_type = req.str("GroupType")
     groups = [
         g
-        for g in sorted(cloud.ess.groups.values(), key=lambda g: g.created_at)
+        for g in sorted(ess.groups.values(), key=lambda g: g.created_at)
         if g.region_id == region
         and (not ids or g.id in ids)
         and (not names or g.name in names)
@@ -155,7 +161,7 @@ def describe_scaling_groups(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
     ]
     page, number, size = page_by_number(groups, req)
     return {
-        "ScalingGroups": [render_group(cloud, g) for g in page],
+        "ScalingGroups": [render_group(ess, g) for g in page],
         "TotalCount": len(groups),
         "PageNumber": number,
         "PageSize": size,
@@ -163,15 +169,15 @@ def describe_scaling_groups(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
 
 
 @ESS.action("ModifyScalingGroup", mutating=True)
-def modify_scaling_group(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
-    group = _group_for(cloud, req)
+def modify_scaling_group(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
+    group = _group_for(ess, req)
     min_size = req.int("MinSize", default=group.min_size)
     max_size = req.int("MaxSize", default=group.max_size)
     if not 0 <= min_size <= max_size:
         raise invalid_parameter("MinSize", f"MinSize ({min_size}) must be from 0 to MaxSize ({max_size}).")
     configuration_id = req.str("ActiveScalingConfigurationId")
     if configuration_id:
-        cloud.ess.activate(group, cloud.ess.configuration(configuration_id))
+        ess.activate(group, ess.configuration(configuration_id))
     group.min_size, group.max_size = min_size, max_size
     group.name = req.str("ScalingGroupName", default=group.name)
     group.default_cooldown = req.int("DefaultCooldown", default=group.default_cooldown)
@@ -183,14 +189,14 @@ def modify_scaling_group(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
 
 
 @ESS.action("DescribeEciScalingConfigurations")
-def describe_eci_scaling_configurations(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
+def describe_eci_scaling_configurations(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
     region = _region(req)
     group_id = req.str("ScalingGroupId")
     ids = req.list("ScalingConfigurationIds")
     names = req.list("ScalingConfigurationNames")
     configurations = [
         c
-        for c in sorted(cloud.ess.configurations.values(), key=lambda c: c.created_at)
+        for c in sorted(ess.configurations.values(), key=lambda c: c.created_at)
         if c.region_id == region
         and (group_id is None or c.group_id == group_id)
         and (not ids or c.id in ids)
@@ -206,8 +212,8 @@ def describe_eci_scaling_configurations(cloud: Cloud, req: ApiRequest) -> dict[s
 
 
 @ESS.action("CreateEciScalingConfiguration", mutating=True)
-def create_eci_scaling_configuration(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
-    group = cloud.ess.group(req.str("ScalingGroupId", required=True))
+def create_eci_scaling_configuration(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
+    group = ess.group(req.str("ScalingGroupId", required=True))
     if group.group_type != "ECI":
         raise ApiError(
             400,
@@ -217,21 +223,21 @@ def create_eci_scaling_configuration(cloud: Cloud, req: ApiRequest) -> dict[str,
     containers = apply_update([], normalize_containers(req.get("Containers"), "Containers"), "RenewUpdate")
     if not containers:
         raise missing_parameter("Containers.1.Name")
-    configuration = cloud.ess.create_configuration(
+    configuration = ess.create_configuration(
         group, name=req.str("ScalingConfigurationName"), containers=containers, fields=req.params
     )
     return {"ScalingConfigurationId": configuration.id}
 
 
 @ESS.action("ModifyEciScalingConfiguration", mutating=True)
-def modify_eci_scaling_configuration(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
-    configuration = cloud.ess.configuration(req.str("ScalingConfigurationId", required=True))
+def modify_eci_scaling_configuration(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
+    configuration = ess.configuration(req.str("ScalingConfigurationId", required=True))
     changes = normalize_containers(req.get("Containers"), "Containers")
     if changes:
         configuration.containers = apply_update(
             configuration.containers, changes, req.str("ContainersUpdateType", default="RenewUpdate")
         )
-    cloud.ess.apply_fields(configuration, req.params)
+    ess.apply_fields(configuration, req.params)
     return {}
 
 
@@ -239,7 +245,7 @@ def modify_eci_scaling_configuration(cloud: Cloud, req: ApiRequest) -> dict[str,
 
 
 @ESS.action("DescribeScalingInstances")
-def describe_scaling_instances(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
+def describe_scaling_instances(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
     region = _region(req)
     group_id = req.str("ScalingGroupId")
     ids = req.list("InstanceIds")
@@ -250,7 +256,7 @@ def describe_scaling_instances(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
     health = req.str("HealthStatus")
     instances = [
         i
-        for i in sorted(cloud.ess.instances.values(), key=lambda i: i.created_at)
+        for i in sorted(ess.instances.values(), key=lambda i: i.created_at)
         if i.region_id == region
         and (group_id is None or i.group_id == group_id)
         and (not ids or i.instance_id in ids)
@@ -262,7 +268,7 @@ def describe_scaling_instances(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
     ]
     page, number, size = page_by_number(instances, req, max_size=100)
     return {
-        "ScalingInstances": [render_instance(cloud, i) for i in page],
+        "ScalingInstances": [render_instance(ess, i) for i in page],
         "TotalCount": len(instances),
         "TotalSpotCount": 0,
         "PageNumber": number,
@@ -271,20 +277,20 @@ def describe_scaling_instances(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
 
 
 @ESS.action("DescribeScalingActivities")
-def describe_scaling_activities(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
+def describe_scaling_activities(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
     region = _region(req)
     group_id = req.str("ScalingGroupId")
     ids = req.list("ScalingActivityIds")
     if bool(group_id) == bool(ids):
         raise invalid_parameter("ScalingGroupId", "Specify exactly one of ScalingGroupId and ScalingActivityIds.")
     if group_id:
-        cloud.ess.group(group_id, region)
+        ess.group(group_id, region)
     status = req.str("StatusCode")
     activities = [
         a
-        for a in sorted(cloud.ess.activities.values(), key=lambda a: a.started_at, reverse=True)
-        if cloud.ess.groups.get(a.group_id) is not None
-        and cloud.ess.groups[a.group_id].region_id == region
+        for a in sorted(ess.activities.values(), key=lambda a: a.started_at, reverse=True)
+        if ess.groups.get(a.group_id) is not None
+        and ess.groups[a.group_id].region_id == region
         and (group_id is None or a.group_id == group_id)
         and (not ids or a.id in ids)
         and (status is None or a.status_code == status)
@@ -299,11 +305,11 @@ def describe_scaling_activities(cloud: Cloud, req: ApiRequest) -> dict[str, Any]
 
 
 @ESS.action("ScaleWithAdjustment", mutating=True)
-def scale_with_adjustment(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
-    group = _group_for(cloud, req)
+def scale_with_adjustment(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
+    group = _group_for(ess, req)
     adjustment_type = req.str("AdjustmentType", required=True)
     value = req.int("AdjustmentValue", required=True)
-    current = len(cloud.ess.members(group.id))
+    current = len(ess.members(group.id))
     if adjustment_type == "QuantityChangeInCapacity":
         if not -1000 <= value <= 1000:
             raise invalid_parameter("AdjustmentValue", "QuantityChangeInCapacity takes -1000 to 1000.")
@@ -324,44 +330,44 @@ def scale_with_adjustment(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
         raise invalid_parameter(
             "AdjustmentType", "Valid values: QuantityChangeInCapacity, PercentChangeInCapacity, TotalCapacity."
         )
-    activity = cloud.ess.adjust(group, target, cause=f"ScaleWithAdjustment {adjustment_type} {value}")
+    activity = ess.adjust(group, target, cause=f"ScaleWithAdjustment {adjustment_type} {value}")
     return {"ScalingActivityId": activity.id}
 
 
 @ESS.action("RemoveInstances", mutating=True)
-def remove_instances(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
-    group = _group_for(cloud, req)
-    activity = cloud.ess.remove(group, [str(i) for i in req.list("InstanceIds", required=True)])
+def remove_instances(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
+    group = _group_for(ess, req)
+    activity = ess.remove(group, [str(i) for i in req.list("InstanceIds", required=True)])
     return {"ScalingActivityId": activity.id, "IgnoredInstances": []}
 
 
-def _standby(cloud: Cloud, req: ApiRequest, enter: bool) -> dict[str, Any]:
-    group = _group_for(cloud, req)
-    activity = cloud.ess.move_standby(group, [str(i) for i in req.list("InstanceIds", required=True)], enter)
+def _standby(ess: EssModel, req: ApiRequest, enter: bool) -> dict[str, Any]:
+    group = _group_for(ess, req)
+    activity = ess.move_standby(group, [str(i) for i in req.list("InstanceIds", required=True)], enter)
     return {"ScalingActivityId": activity.id}
 
 
 @ESS.action("EnterStandby", mutating=True)
-def enter_standby(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
-    return _standby(cloud, req, enter=True)
+def enter_standby(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
+    return _standby(ess, req, enter=True)
 
 
 @ESS.action("ExitStandby", mutating=True)
-def exit_standby(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
-    return _standby(cloud, req, enter=False)
+def exit_standby(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
+    return _standby(ess, req, enter=False)
 
 
-def _processes(cloud: Cloud, req: ApiRequest, suspended: bool) -> dict[str, Any]:
-    group = _group_for(cloud, req)
-    cloud.ess.set_suspended(group, [str(p) for p in req.list("Processes", required=True)], suspended)
+def _processes(ess: EssModel, req: ApiRequest, suspended: bool) -> dict[str, Any]:
+    group = _group_for(ess, req)
+    ess.set_suspended(group, [str(p) for p in req.list("Processes", required=True)], suspended)
     return {}
 
 
 @ESS.action("SuspendProcesses", mutating=True)
-def suspend_processes(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
-    return _processes(cloud, req, suspended=True)
+def suspend_processes(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
+    return _processes(ess, req, suspended=True)
 
 
 @ESS.action("ResumeProcesses", mutating=True)
-def resume_processes(cloud: Cloud, req: ApiRequest) -> dict[str, Any]:
-    return _processes(cloud, req, suspended=False)
+def resume_processes(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
+    return _processes(ess, req, suspended=False)

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
+from localcloud.eci.model import EciModel
 from localcloud.errors import ApiError
 from localcloud.ids import new_id
-
-if TYPE_CHECKING:
-    from localcloud.cloud import Cloud
+from localcloud.kernel import Kernel
 
 SCALING_PROCESSES = ("ScaleIn", "ScaleOut", "HealthCheck", "AlarmNotification", "ScheduledAction")
 # States that count towards the group's capacity.
@@ -99,8 +98,9 @@ def group_not_found(group_id: str) -> ApiError:
 
 
 class EssModel:
-    def __init__(self, cloud: "Cloud") -> None:
-        self.cloud = cloud
+    def __init__(self, kernel: Kernel, eci: EciModel) -> None:
+        self.kernel = kernel
+        self.eci = eci
         self.groups: dict[str, ScalingGroup] = {}
         self.configurations: dict[str, EciScalingConfiguration] = {}
         self.instances: dict[str, ScalingInstance] = {}
@@ -341,9 +341,9 @@ class EssModel:
         launched = []
         for _ in range(count):
             containers = [dict(c) for c in configuration.containers]
-            if wrong_image := self.cloud.faults.launch_image(group.id):
+            if wrong_image := self.kernel.faults.launch_image(group.id):
                 containers = [{**c, "Image": wrong_image} for c in containers]
-            container_group = self.cloud.eci.create(
+            container_group = self.eci.create(
                 name=configuration.container_group_name,
                 region_id=group.region_id,
                 zone_id=group.zone_id,
@@ -375,28 +375,30 @@ class EssModel:
             self._reject(activity, f"The scaling group {group.id} has no active scaling configuration.")
             return
         self.launch_instances(group, count, activity)
-        self.cloud.spawn(f"scale-out-{activity.id}", self._follow, activity.id, "ScaleOut", self._settle_scale_out)
+        self.kernel.spawn(f"scale-out-{activity.id}", self._follow, activity.id, "ScaleOut", self._settle_scale_out)
 
     def _follow(self, activity_id: str, kind: str, settle: Callable[[ScalingActivity], list[str] | None]) -> None:
         """Poll until ``settle`` (run under the lock) returns the instances that failed, then complete the
         activity. A ``stuck_activity`` fault keeps it InProgress."""
-        if not self.cloud.sleep(self.cloud.latencies.activity_overhead):
+        if not self.kernel.sleep(self.kernel.latencies.activity_overhead):
             return
-        while self.cloud.sleep(0.05):
-            with self.cloud.lock:
-                activity = self.activities[activity_id]
-                if self.cloud.faults.activity_stuck(activity.group_id):
+        while self.kernel.sleep(0.05):
+            with self.kernel.lock:
+                activity = self.activities.get(activity_id)
+                if activity is None:  # the state was reset under it
+                    return
+                if self.kernel.faults.activity_stuck(activity.group_id):
                     continue
                 failed = settle(activity)
                 if failed is None:
                     continue
                 self._complete(activity, failed, kind)
-                self.cloud.changed()
+                self.kernel.changed()
                 return
 
     def _settle_scale_out(self, activity: ScalingActivity) -> list[str] | None:
         """New instances whose container group is Running go InService; failed ones are released."""
-        states = {iid: self.cloud.eci.groups.get(iid) for iid in activity.created_instances}
+        states = {iid: self.eci.groups.get(iid) for iid in activity.created_instances}
         done = [iid for iid, g in states.items() if g is None or g.status in ("Running", "Failed")]
         activity.progress = int(100 * len(done) / max(1, len(states)))
         if len(done) < len(states):
@@ -411,19 +413,19 @@ class EssModel:
             else:
                 failed.append(instance_id)
                 self.instances.pop(instance_id, None)
-                self.cloud.eci.release(instance_id)
+                self.eci.release(instance_id)
         return failed
 
     def _scale_in(self, group: ScalingGroup, activity: ScalingActivity, victims: list[ScalingInstance]) -> None:
         for instance in victims:
             instance.lifecycle_state = "Removing"
             activity.destroyed_instances.append(instance.instance_id)
-            self.cloud.eci.release(instance.instance_id)
-        self.cloud.spawn(f"scale-in-{activity.id}", self._follow, activity.id, "ScaleIn", self._settle_scale_in)
+            self.eci.release(instance.instance_id)
+        self.kernel.spawn(f"scale-in-{activity.id}", self._follow, activity.id, "ScaleIn", self._settle_scale_in)
 
     def _settle_scale_in(self, activity: ScalingActivity) -> list[str] | None:
         """Removed instances leave the group once their container groups are gone."""
-        if any(iid in self.cloud.eci.groups for iid in activity.destroyed_instances):
+        if any(iid in self.eci.groups for iid in activity.destroyed_instances):
             return None
         for instance_id in activity.destroyed_instances:
             self.instances.pop(instance_id, None)
@@ -445,6 +447,11 @@ class EssModel:
             f"{', '.join(failed)}. See ECI DescribeContainerGroupEvents."
         )
         activity.status_message = activity.error_message
+
+    def clear(self) -> None:
+        """Forget every group, configuration, instance and activity (their container groups are ECI's to clear)."""
+        for records in (self.groups, self.configurations, self.instances, self.activities):
+            records.clear()
 
     # -- persistence -------------------------------------------------------------------------------------------
 
@@ -471,4 +478,4 @@ class EssModel:
                     if activity.created_instances
                     else ("ScaleIn", self._settle_scale_in)
                 )
-                self.cloud.spawn(f"resume-{activity.id}", self._follow, activity.id, kind, settle)
+                self.kernel.spawn(f"resume-{activity.id}", self._follow, activity.id, kind, settle)

@@ -1,7 +1,7 @@
 """The products localcloud serves and the registry of their actions.
 
-A product module declares its handlers with ``@PRODUCT.action("Name")``; a handler takes the cloud and an
-``ApiRequest`` and returns the response body without ``RequestId`` (the gateway adds it).
+A product module declares its handlers with ``@PRODUCT.action("Name")``; a handler takes the product's model
+and an ``ApiRequest`` and returns the response body without ``RequestId`` (the dispatch adds it).
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
-    from localcloud.cloud import Cloud
     from localcloud.gateway.request import ApiRequest
 
-Handler = Callable[["Cloud", "ApiRequest"], dict[str, Any]]
+Handler = Callable[[Any, "ApiRequest"], dict[str, Any]]
 
 
 @dataclass
@@ -44,12 +43,3 @@ STS = Product("sts", "2015-04-01", "sts.aliyuncs.com")
 
 PRODUCTS_BY_VERSION = {p.version: p for p in (ESS, ECI, OOS, CR, STS)}
 PRODUCTS_BY_NAME = {p.name: p for p in (ESS, ECI, OOS, CR, STS)}
-
-
-def load_handlers() -> None:
-    """Import the product modules so their ``@action`` decorators run."""
-    import localcloud.acr.api  # noqa: F401
-    import localcloud.eci.api  # noqa: F401
-    import localcloud.ess.api  # noqa: F401
-    import localcloud.oos.api  # noqa: F401
-    import localcloud.sts.api  # noqa: F401

@@ -4,17 +4,15 @@ parses them (StartExecution's ``Execution.Parameters`` is a JSON string, ListExe
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 from localcloud.errors import invalid_parameter
 from localcloud.gateway.products import OOS
+from localcloud.gateway.request import ApiRequest
 from localcloud.ids import iso_utc
+from localcloud.oos.model import OosModel
 from localcloud.oos.records import Execution, TaskExecution
 from localcloud.pagination import page_by_token
-
-if TYPE_CHECKING:
-    from localcloud.cloud import Cloud
-    from localcloud.gateway.request import ApiRequest
 
 Record = TypeVar("Record", Execution, TaskExecution)
 
@@ -28,7 +26,7 @@ SORT_FIELDS: dict[str, Callable[[Any], Any]] = {
 
 
 @OOS.action("StartExecution", mutating=True)
-def start_execution(cloud: "Cloud", request: "ApiRequest") -> dict[str, Any]:
+def start_execution(oos: OosModel, request: ApiRequest) -> dict[str, Any]:
     for inline_template in ("TemplateContent", "TemplateURL"):
         if request.get(inline_template) is not None:
             raise invalid_parameter(
@@ -39,10 +37,10 @@ def start_execution(cloud: "Cloud", request: "ApiRequest") -> dict[str, Any]:
     mode = request.str("Mode", default="Automatic")
     if mode != "Automatic":
         raise invalid_parameter("Mode", f"localcloud runs executions in Mode Automatic only, not {mode!r}.")
-    execution = cloud.oos.start_execution(
+    execution = oos.start_execution(
         request.str("TemplateName", required=True),
         _json_object(request, "Parameters"),
-        region_id=request.region_id or cloud.region_id,
+        region_id=request.region_id,
         template_version=request.str("TemplateVersion"),
         description=request.str("Description", default=""),
         tags=_json_object(request, "Tags"),
@@ -50,14 +48,14 @@ def start_execution(cloud: "Cloud", request: "ApiRequest") -> dict[str, Any]:
         safety_check=_one_of(request, "SafetyCheck", SAFETY_CHECKS, default="ConfirmEveryHighRiskAction"),
         resource_group_id=request.str("ResourceGroupId", default=""),
     )
-    return {"Execution": _execution_shape(cloud, execution, parameters=json.dumps(execution.parameters))}
+    return {"Execution": _execution_shape(oos, execution, parameters=json.dumps(execution.parameters))}
 
 
 @OOS.action("ListExecutions")
-def list_executions(cloud: "Cloud", request: "ApiRequest") -> dict[str, Any]:
+def list_executions(oos: OosModel, request: ApiRequest) -> dict[str, Any]:
     executions = _sorted(
         request,
-        cloud.oos.list_executions(
+        oos.list_executions(
             execution_id=request.str("ExecutionId"),
             parent_execution_id=request.str("ParentExecutionId"),
             template_name=request.str("TemplateName"),
@@ -70,7 +68,7 @@ def list_executions(cloud: "Cloud", request: "ApiRequest") -> dict[str, Any]:
     )
     page, next_token = page_by_token(executions, request)
     return {
-        "Executions": [{**_execution_shape(cloud, e, parameters=e.parameters), "Category": "Other"} for e in page],
+        "Executions": [{**_execution_shape(oos, e, parameters=e.parameters), "Category": "Other"} for e in page],
         "TotalCount": len(executions),
         "MaxResults": request.int("MaxResults", default=50),
         "NextToken": next_token,
@@ -78,10 +76,10 @@ def list_executions(cloud: "Cloud", request: "ApiRequest") -> dict[str, Any]:
 
 
 @OOS.action("ListTaskExecutions")
-def list_task_executions(cloud: "Cloud", request: "ApiRequest") -> dict[str, Any]:
+def list_task_executions(oos: OosModel, request: ApiRequest) -> dict[str, Any]:
     tasks = _sorted(
         request,
-        cloud.oos.list_task_executions(
+        oos.list_task_executions(
             execution_id=request.str("ExecutionId"),
             task_execution_id=request.str("TaskExecutionId"),
             parent_task_execution_id=request.str("ParentTaskExecutionId"),
@@ -93,21 +91,21 @@ def list_task_executions(cloud: "Cloud", request: "ApiRequest") -> dict[str, Any
     )
     page, next_token = page_by_token(tasks, request)
     return {
-        "TaskExecutions": [_task_shape(cloud, t) for t in page],
+        "TaskExecutions": [_task_shape(oos, t) for t in page],
         "MaxResults": request.int("MaxResults", default=50),
         "NextToken": next_token,
     }
 
 
 @OOS.action("CancelExecution", mutating=True)
-def cancel_execution(cloud: "Cloud", request: "ApiRequest") -> dict[str, Any]:
-    cloud.oos.cancel_execution(request.str("ExecutionId", required=True))
+def cancel_execution(oos: OosModel, request: ApiRequest) -> dict[str, Any]:
+    oos.cancel_execution(request.str("ExecutionId", required=True))
     return {}
 
 
 @OOS.action("NotifyExecution", mutating=True)
-def notify_execution(cloud: "Cloud", request: "ApiRequest") -> dict[str, Any]:
-    cloud.oos.notify_execution(
+def notify_execution(oos: OosModel, request: ApiRequest) -> dict[str, Any]:
+    oos.notify_execution(
         request.str("ExecutionId", required=True),
         request.str("NotifyType", required=True),
         request.str("NotifyNote", default=""),
@@ -118,8 +116,7 @@ def notify_execution(cloud: "Cloud", request: "ApiRequest") -> dict[str, Any]:
 # -- shapes ------------------------------------------------------------------------------------------------------
 
 
-def _execution_shape(cloud: "Cloud", execution: Execution, *, parameters: str | dict[str, Any]) -> dict[str, Any]:
-    model = cloud.oos
+def _execution_shape(oos: OosModel, execution: Execution, *, parameters: str | dict[str, Any]) -> dict[str, Any]:
     return _without_none(
         {
             "ExecutionId": execution.execution_id,
@@ -133,16 +130,16 @@ def _execution_shape(cloud: "Cloud", execution: Execution, *, parameters: str | 
             "StatusMessage": execution.status_message,
             "Parameters": parameters,
             "Outputs": "{}",
-            "Counters": model.counters(execution.execution_id),
+            "Counters": oos.counters(execution.execution_id),
             "CurrentTasks": [
                 {"TaskName": t.task_name, "TaskAction": t.task_action, "TaskExecutionId": t.task_execution_id}
-                for t in model.current_tasks(execution.execution_id)
+                for t in oos.current_tasks(execution.execution_id)
             ],
             "CreateDate": iso_utc(execution.created),
             "StartDate": iso_utc(execution.created),
             "UpdateDate": iso_utc(execution.updated),
             "EndDate": iso_utc(execution.ended) if execution.ended is not None else None,
-            "IsParent": model.has_children(execution.execution_id),
+            "IsParent": oos.has_children(execution.execution_id),
             "ParentExecutionId": execution.parent_execution_id or None,
             "RamRole": execution.ram_role,
             "ResourceGroupId": execution.resource_group_id,
@@ -152,7 +149,7 @@ def _execution_shape(cloud: "Cloud", execution: Execution, *, parameters: str | 
     )
 
 
-def _task_shape(cloud: "Cloud", task: TaskExecution) -> dict[str, Any]:
+def _task_shape(oos: OosModel, task: TaskExecution) -> dict[str, Any]:
     return _without_none(
         {
             "TaskExecutionId": task.task_execution_id,
@@ -169,7 +166,7 @@ def _task_shape(cloud: "Cloud", task: TaskExecution) -> dict[str, Any]:
             "StartDate": iso_utc(task.created),
             "UpdateDate": iso_utc(task.updated),
             "EndDate": iso_utc(task.ended) if task.ended is not None else None,
-            "Loop": cloud.oos.loop_statistics(task) if task.loop is not None else None,
+            "Loop": oos.loop_statistics(task) if task.loop is not None else None,
             "ParentTaskExecutionId": task.parent_task_execution_id or None,
             "ChildExecutionId": task.child_execution_id or None,
             "LoopItem": task.loop_item or None,
@@ -185,7 +182,7 @@ def _without_none(shape: dict[str, Any]) -> dict[str, Any]:
 # -- request parsing ---------------------------------------------------------------------------------------------
 
 
-def _json_object(request: "ApiRequest", name: str) -> dict[str, Any]:
+def _json_object(request: ApiRequest, name: str) -> dict[str, Any]:
     """A parameter the SDK sends as one JSON-encoded object (``Parameters``, ``Tags``); absent -> ``{}``."""
     value = request.json(name)
     if value is None:
@@ -195,14 +192,14 @@ def _json_object(request: "ApiRequest", name: str) -> dict[str, Any]:
     return value
 
 
-def _one_of(request: "ApiRequest", name: str, allowed: tuple[str, ...], *, default: str | None) -> Any:
+def _one_of(request: ApiRequest, name: str, allowed: tuple[str, ...], *, default: str | None) -> Any:
     value = request.str(name, default=default)
     if value is not None and value not in allowed:
         raise invalid_parameter(name, f"Valid values: {', '.join(allowed)}.")
     return value
 
 
-def _sorted(request: "ApiRequest", records: list[Record]) -> list[Record]:
+def _sorted(request: ApiRequest, records: list[Record]) -> list[Record]:
     field = _one_of(request, "SortField", tuple(SORT_FIELDS), default="StartDate")
     order = _one_of(request, "SortOrder", ("Ascending", "Descending"), default="Descending")
     return sorted(records, key=SORT_FIELDS[field], reverse=order == "Descending")

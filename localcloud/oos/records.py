@@ -1,4 +1,4 @@
-"""What OOS remembers: executions and task executions, as JSON-able dataclasses."""
+"""What OOS remembers: executions and task executions, as JSON-able dataclasses, and how they end."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ CANCELLED = "Cancelled"
 FINISHED = frozenset({SUCCESS, FAILED, CANCELLED})
 
 _sequence = itertools.count(1)
+
+
+class ExecutionStopped(Exception):
+    """The execution was cancelled, localcloud is stopping or OOS state was reset: unwind, leave the status alone."""
 
 
 def next_sequence() -> int:
@@ -76,3 +80,13 @@ class TaskExecution:
     @property
     def finished(self) -> bool:
         return self.status in FINISHED
+
+
+def touch(record: Execution | TaskExecution) -> None:
+    record.updated = time.time()
+
+
+def finish(record: Execution | TaskExecution, status: str, message: str) -> None:
+    assert status in FINISHED, status
+    record.status, record.status_message = status, message
+    record.ended = record.updated = time.time()

@@ -1,5 +1,5 @@
 """Running one execution's tasks the way OOS does: each task recorded as a task execution, API tasks calling the
-products on the user's behalf (``cloud.invoke``), ``ACS::Choice``, ``ACS::WaitFor`` and loops whose items run as
+products on the user's behalf (an ``Invoke``), ``ACS::Choice``, ``ACS::WaitFor`` and loops whose items run as
 child executions, batch by batch."""
 
 from __future__ import annotations
@@ -8,17 +8,16 @@ import logging
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from functools import cached_property
+from typing import Any, Callable, Iterator
 
 from localcloud.errors import ApiError
 from localcloud.gateway.products import Product
+from localcloud.kernel import Kernel
 from localcloud.oos.batches import calculate_batch, plan_batches
-from localcloud.oos.records import CANCELLED, FAILED, FINISHED, SUCCESS, WAITING
+from localcloud.oos.ledger import Ledger
+from localcloud.oos.records import CANCELLED, FAILED, FINISHED, SUCCESS, WAITING, ExecutionStopped
 from localcloud.oos.templates import TemplateSpec
-
-if TYPE_CHECKING:
-    from localcloud.cloud import Cloud
-    from localcloud.oos.model import OosModel
 
 log = logging.getLogger("localcloud.oos")
 
@@ -27,10 +26,9 @@ LOOP_ITEM = "{{ ACS::TaskLoopItem }}"
 PAUSE_POLL_SECONDS = 0.05  # how often a paused loop looks for NotifyExecution
 
 ExecutionBody = Callable[["ExecutionRun"], None]
-
-
-class ExecutionStopped(Exception):
-    """The execution was cancelled, localcloud is stopping or OOS state was reset: unwind, leave the status alone."""
+# An API call made inside the cloud on the user's behalf: (product, action, parameters) -> the response body.
+# Raises ``ApiError``.
+Invoke = Callable[[Product, str, dict[str, Any]], dict[str, Any]]
 
 
 class TaskFailed(Exception):
@@ -55,16 +53,23 @@ class WaitPolicy:
 class ExecutionRun:
     """One execution's tasks, run in order on one thread."""
 
-    def __init__(self, cloud: "Cloud", model: "OosModel", execution_id: str) -> None:
-        self.cloud = cloud
-        self.model = model
+    def __init__(self, kernel: Kernel, ledger: Ledger, invoke: Invoke, execution_id: str) -> None:
+        self.kernel = kernel
+        self.ledger = ledger
+        self._invoke = invoke
         self.execution_id = execution_id
-        self.params = model.parameters_of(execution_id)
-        self.region_id = model.execution(execution_id).region_id
+
+    @cached_property
+    def params(self) -> dict[str, Any]:
+        return self.ledger.parameters_of(self.execution_id)
+
+    @cached_property
+    def region_id(self) -> str:
+        return self.ledger.region_of(self.execution_id)
 
     def call(self, product: Product, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """An API call made by OOS on the user's behalf; raises ``ApiError``."""
-        return self.cloud.invoke(product, action, params, caller="oos")
+        return self._invoke(product, action, params)
 
     # -- tasks -------------------------------------------------------------------------------------------------
 
@@ -75,25 +80,25 @@ class ExecutionRun:
         """Record a task around its work: yields ``(task_execution_id, outputs)``; the task succeeds when the
         block ends, fails on ``TaskFailed`` or ``ApiError`` (and the failure propagates as ``TaskFailed``)."""
         self.check_still_running()
-        if not self.cloud.sleep(self.cloud.latencies.oos_task_overhead):
+        if not self.kernel.sleep(self.kernel.latencies.oos_task_overhead):
             raise ExecutionStopped()
-        task_id = self.model.begin_task(self.execution_id, name, action, properties, loop=loop)
+        task_id = self.ledger.begin_task(self.execution_id, name, action, properties, loop=loop)
         outputs: dict[str, Any] = {}
         try:
             yield task_id, outputs
         except ExecutionStopped:
-            if not self.cloud.stopping.is_set():  # cancelled: a task begun just as it happened ends with it
-                self.model.end_task(task_id, CANCELLED, "The execution was cancelled.")
+            if not self.kernel.stopping.is_set():  # cancelled: a task begun just as it happened ends with it
+                self.ledger.end_task(task_id, CANCELLED, "The execution was cancelled.")
             raise
         except TaskFailed as failure:
-            self.model.end_task(task_id, FAILED, failure.reason)
+            self.ledger.end_task(task_id, FAILED, failure.reason)
             raise TaskFailed(name, failure.reason) from failure
         except ApiError as error:
             reason = f"{properties.get('API', action)} returned {error.code}: {error.message}"
-            self.model.end_task(task_id, FAILED, reason)
+            self.ledger.end_task(task_id, FAILED, reason)
             raise TaskFailed(name, reason) from error
         else:
-            self.model.end_task(task_id, SUCCESS, outputs=outputs)
+            self.ledger.end_task(task_id, SUCCESS, outputs=outputs)
 
     @contextmanager
     def executing_api(
@@ -169,7 +174,7 @@ class ExecutionRun:
                         f"{' or '.join(sorted(desired))}. {_described(response)}".strip(),
                     )
                 self.check_still_running()
-                if not self.cloud.sleep(policy.delay):
+                if not self.kernel.sleep(policy.delay):
                     raise ExecutionStopped()
 
     # -- loops -------------------------------------------------------------------------------------------------
@@ -202,7 +207,7 @@ class ExecutionRun:
         with self.task(name, template.name, properties, loop=loop_settings) as (loop_task_id, _):
             for batch_index, batch in enumerate(batches, start=1):
                 self.check_still_running()
-                self.model.set_current_batch(loop_task_id, batch_index)
+                self.ledger.set_current_batch(loop_task_id, batch_index)
                 child_ids = self._run_batch(loop_task_id, batch_index, batch, template, properties, body)
                 self.check_still_running()
                 failures = self._failed_items(batch, child_ids)
@@ -222,11 +227,13 @@ class ExecutionRun:
         body: ExecutionBody,
     ) -> list[str]:
         child_ids = [
-            self.model.start_loop_item(loop_task_id, item, batch_index, template, _for_item(properties, item))
+            self.ledger.start_loop_item(loop_task_id, item, batch_index, template, _for_item(properties, item))
             for item in batch
         ]
         threads = [
-            self.cloud.spawn(f"oos-{child_id}", run_execution, self.cloud, self.model, child_id, body)
+            self.kernel.spawn(
+                f"oos-{child_id}", run_execution, ExecutionRun(self.kernel, self.ledger, self._invoke, child_id), body
+            )
             for child_id in child_ids
         ]
         for thread in threads:
@@ -236,9 +243,9 @@ class ExecutionRun:
     def _failed_items(self, batch: list[str], child_ids: list[str]) -> list[str]:
         failures = []
         for item, child_id in zip(batch, child_ids):
-            child = self.model.execution(child_id)
-            if child.status != SUCCESS:
-                failures.append(f"loop item {item} (child execution {child_id}) {child.status}: {child.status_message}")
+            status, message = self.ledger.outcome_of(child_id)
+            if status != SUCCESS:
+                failures.append(f"loop item {item} (child execution {child_id}) {status}: {message}")
         return failures
 
     def _pause(self, loop_task_id: str, batch_index: int, batch_count: int, option: str) -> None:
@@ -246,21 +253,17 @@ class ExecutionRun:
             f"Paused after batch {batch_index} of {batch_count} (batchPauseOption {option}). Call NotifyExecution "
             f"with NotifyType Approve to run the next batch, or Reject to cancel."
         )
-        if not self.model.pause(self.execution_id, loop_task_id, message):
+        if not self.ledger.pause(self.execution_id, loop_task_id, message):
             raise ExecutionStopped()
-        while self.model.status_of(self.execution_id) == WAITING:
-            if not self.cloud.sleep(PAUSE_POLL_SECONDS):
+        while self.ledger.status_of(self.execution_id) == WAITING:
+            if not self.kernel.sleep(PAUSE_POLL_SECONDS):
                 raise ExecutionStopped()
         self.check_still_running()
 
     def check_still_running(self) -> None:
-        """Raise ``ExecutionStopped`` once the execution is cancelled, localcloud is stopping, or OOS state was
-        reset (a scenario loaded) under this run."""
-        if (
-            self.cloud.stopping.is_set()
-            or self.cloud.oos is not self.model
-            or self.model.status_of(self.execution_id) in FINISHED
-        ):
+        """Raise ``ExecutionStopped`` once the execution is cancelled or localcloud is stopping (the ledger raises
+        it when OOS state was reset under this run)."""
+        if self.kernel.stopping.is_set() or self.ledger.status_of(self.execution_id) in FINISHED:
             raise ExecutionStopped()
 
 
@@ -281,16 +284,23 @@ def _pauses_after(batch_pause_option: str, batch_index: int) -> bool:
     return batch_pause_option == "EveryBatchPause" or (batch_pause_option == "FirstBatchPause" and batch_index == 1)
 
 
-def run_execution(cloud: "Cloud", model: "OosModel", execution_id: str, body: ExecutionBody) -> None:
+def run_execution(run: ExecutionRun, body: ExecutionBody) -> None:
     """Run an execution's tasks and record how it ended."""
     try:
-        body(ExecutionRun(cloud, model, execution_id))
-    except TaskFailed as failure:
-        model.finish_execution(execution_id, FAILED, str(failure))
+        status, message = _outcome(run, body)
+        run.ledger.finish_execution(run.execution_id, status, message)
     except ExecutionStopped:
         return
+
+
+def _outcome(run: ExecutionRun, body: ExecutionBody) -> tuple[str, str]:
+    try:
+        body(run)
+    except TaskFailed as failure:
+        return FAILED, str(failure)
+    except ExecutionStopped:
+        raise
     except Exception as exc:  # a bug in localcloud: end the execution saying so rather than leave it Running
-        log.exception("OOS execution %s failed", execution_id)
-        model.finish_execution(execution_id, FAILED, f"localcloud failed running this execution: {exc!r}")
-    else:
-        model.finish_execution(execution_id, SUCCESS)
+        log.exception("OOS execution %s failed", run.execution_id)
+        return FAILED, f"localcloud failed running this execution: {exc!r}"
+    return SUCCESS, ""

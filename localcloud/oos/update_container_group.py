@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.gateway.products import ECI, ESS
 from localcloud.oos.runner import END, TaskFailed, WaitPolicy
+from localcloud.timing import Latencies
 
 if TYPE_CHECKING:
-    from localcloud.cloud import Cloud
     from localcloud.oos.runner import ExecutionRun
 
 STANDBY_RETRIES = 30  # the action's Retries for enterStandby / exitStandBy (Delay 10 s, Constant)
@@ -68,7 +68,7 @@ def _standby_transition(run: "ExecutionRun", task_name: str, action: str) -> Non
         select=_standby_outcome,
         desired={"CodeNotExists"},
         stop={"OtherCodes"},
-        policy=WaitPolicy(attempts=1 + STANDBY_RETRIES, delay=run.cloud.latencies.oos_wait_delay),
+        policy=WaitPolicy(attempts=1 + STANDBY_RETRIES, delay=run.kernel.latencies.oos_wait_delay),
     )
 
 
@@ -89,7 +89,7 @@ def _update_container_group(run: "ExecutionRun") -> None:
         "UpdateType": run.params["updateType"],
     }
     with run.executing_api("updateContainerGroup", ECI, "UpdateContainerGroup", params):
-        if run.cloud.faults.oos_child_fails(instance_id):
+        if run.kernel.faults.oos_child_fails(instance_id):
             raise TaskFailed(
                 "updateContainerGroup",
                 f"UpdateContainerGroup of {instance_id} failed: injected fault oos_child_failure (set through the "
@@ -108,16 +108,15 @@ def _wait_until_running(run: "ExecutionRun") -> None:
         select=lambda response: _first(response, "ContainerGroups", "Status"),
         desired={"Running"},
         stop={"Failed"},
-        policy=container_group_wait(run.cloud),
+        policy=container_group_wait(run.kernel.latencies),
     )
 
 
-def container_group_wait(cloud: "Cloud") -> WaitPolicy:
+def container_group_wait(latencies: Latencies) -> WaitPolicy:
     """getContainerGroups has Retries 20 and OOS's default delay, which grows exponentially (2, 4, 8 ... s), so
     in the cloud it outlasts any ECI update. Twenty polls ``oos_wait_delay`` apart would give up here after a few
     seconds, before an instance whose real image pull and start take a little longer is Running; so the wait is
     a time budget: the configured update latencies three times over plus a floor for a real pull and start."""
-    latencies = cloud.latencies
     update_seconds = latencies.image_pull + latencies.container_start + latencies.stay_up
     return WaitPolicy(
         attempts=1 + CONTAINER_GROUP_RETRIES,

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from localcloud.gateway.products import STS
+from localcloud.gateway.request import ApiRequest
 from localcloud.ids import iso_utc
-
-if TYPE_CHECKING:
-    from localcloud.cloud import Cloud
-    from localcloud.gateway.request import ApiRequest
+from localcloud.sts.model import StsModel
 
 
 @STS.action("AssumeRole", mutating=True)
-def assume_role(cloud: "Cloud", request: "ApiRequest") -> dict[str, Any]:
-    assumed = cloud.sts.assume_role(
+def assume_role(sts: StsModel, request: ApiRequest) -> dict[str, Any]:
+    assumed = sts.assume_role(
         request.str("RoleArn", required=True),
         request.str("RoleSessionName", required=True),
         request.int("DurationSeconds", default=3600),

@@ -17,15 +17,24 @@ from localcloud.cloud import Cloud
 from localcloud.errors import ApiError
 from localcloud.gateway.products import CR
 from localcloud.gateway.request import ApiRequest
+from localcloud.kernel import Kernel
 from localcloud.registry.seed_image import http_image, push_http_image
+from localcloud.registry.service import Registry
+from localcloud.runtime.simulated import SimulatedRuntime
 
 _http = requests.Session()
 _http.trust_env = False  # loopback only
 
 
+def new_cloud(registry: Registry | None) -> Cloud:
+    kernel = Kernel(region_id="cn-hangzhou")
+    runtime = SimulatedRuntime(kernel.latencies, kernel.faults, registry)
+    return Cloud(kernel, access_keys=[], runtime=runtime, registry=registry)
+
+
 @pytest.fixture
 def cloud(registry) -> Cloud:
-    return Cloud(region_id="cn-hangzhou", access_keys=[], runtime=None, registry=registry)
+    return new_cloud(registry)
 
 
 @pytest.fixture
@@ -223,14 +232,14 @@ def test_the_state_survives_a_round_trip(cloud, instance_id, namespace):
         RepoType="PRIVATE",
         Summary="kept",
     )
-    restored = AcrModel(cloud)
+    restored = AcrModel(cloud.kernel, cloud.registry)
     restored.from_state(json.loads(json.dumps(cloud.acr.to_state())))
     assert restored.to_state() == cloud.acr.to_state()
     assert restored.repository(instance_id, namespace=namespace, name="kept").summary == "kept"
 
 
 def test_without_a_registry_acr_says_what_is_missing():
-    cloud = Cloud(region_id="cn-hangzhou", access_keys=[], runtime=None, registry=None)
+    cloud = new_cloud(registry=None)
     instance_id = cloud.acr.seed("localcloud", {"ns": []}).instance_id
     failed = error(cloud, "ListInstanceEndpoint", InstanceId=instance_id)
     assert (failed.status, failed.code) == (500, "SystemError") and "without a registry" in failed.message
