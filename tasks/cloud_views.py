@@ -4,6 +4,7 @@ each one runs, and scaling activities."""
 from __future__ import annotations
 
 import json
+from functools import partial
 
 from alibabacloud_eci20180808 import models as eci
 from alibabacloud_ess20220222 import models as ess
@@ -75,19 +76,15 @@ def members(
     found = []
     page = 1
     while True:
-        body = call(
-            lambda: client.describe_scaling_instances(
-                ess.DescribeScalingInstancesRequest(
-                    region_id=group.region_id,
-                    scaling_group_id=group.scaling_group_id,
-                    lifecycle_states=list(states),
-                    instance_ids=instance_ids,
-                    page_number=page,
-                    page_size=100,
-                )
-            ),
-            what="ess DescribeScalingInstances",
-        ).body
+        request = ess.DescribeScalingInstancesRequest(
+            region_id=group.region_id,
+            scaling_group_id=group.scaling_group_id,
+            lifecycle_states=list(states),
+            instance_ids=instance_ids,
+            page_number=page,
+            page_size=100,
+        )
+        body = call(partial(client.describe_scaling_instances, request), what="ess DescribeScalingInstances").body
         found += body.scaling_instances
         if len(found) >= (body.total_count or 0) or not body.scaling_instances:
             return found
@@ -125,15 +122,10 @@ def container_groups(credentials: AlibabaCloudCredentials, ids: list[str]) -> di
     client = credentials.get_eci_client()
     found = {}
     for start in range(0, len(ids), 20):
-        chunk = ids[start : start + 20]
-        body = call(
-            lambda: client.describe_container_groups(
-                eci.DescribeContainerGroupsRequest(
-                    region_id=credentials.region_id, container_group_ids=json.dumps(chunk), limit=20
-                )
-            ),
-            what="eci DescribeContainerGroups",
-        ).body
+        request = eci.DescribeContainerGroupsRequest(
+            region_id=credentials.region_id, container_group_ids=json.dumps(ids[start : start + 20]), limit=20
+        )
+        body = call(partial(client.describe_container_groups, request), what="eci DescribeContainerGroups").body
         found.update({g.container_group_id: g for g in body.container_groups})
     return found
 

@@ -6,6 +6,7 @@ import json
 import math
 import time
 import uuid
+from functools import partial
 from typing import Callable
 
 from alibabacloud_oos20190601 import models as oos
@@ -76,12 +77,10 @@ def _listed(credentials: AlibabaCloudCredentials, **filters) -> list:
     client = credentials.get_oos_client()
     found, token = [], None
     while True:
-        body = call(
-            lambda: client.list_executions(
-                oos.ListExecutionsRequest(region_id=credentials.region_id, max_results=100, next_token=token, **filters)
-            ),
-            what="oos ListExecutions",
-        ).body
+        request = oos.ListExecutionsRequest(
+            region_id=credentials.region_id, max_results=100, next_token=token, **filters
+        )
+        body = call(partial(client.list_executions, request), what="oos ListExecutions").body
         found += body.executions
         token = body.next_token
         if not token:
