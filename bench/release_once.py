@@ -18,7 +18,6 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from alibabacloud_cr20181201 import models as cr
 from prefect.testing.utilities import prefect_test_harness
 
 from localcloud import LocalCloud
@@ -27,28 +26,6 @@ from localcloud.scenario import ScalingGroupSeed, Scenario
 from localcloud.timing import Latencies
 
 REPOSITORY = "ess_eci_test_namespace/ess_eci_test_repo"
-
-
-def _environment(cloud: LocalCloud) -> dict[str, str]:
-    from blocks.credentials import AlibabaCloudCredentials, ProductEndpoints
-
-    info = cloud.info
-    endpoint = f"http://{info.endpoint}"
-    client = AlibabaCloudCredentials(
-        access_key_id=info.access_key_id,
-        access_key_secret=info.access_key_secret,
-        region_id=info.region_id,
-        endpoints=ProductEndpoints(cr=endpoint),
-    ).get_cr_client()
-    instance_id = client.list_instance(cr.ListInstanceRequest()).body.instances[0].instance_id
-    return {
-        "ALIBABA_CLOUD_ACCESS_KEY_ID": info.access_key_id,
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": info.access_key_secret,
-        "ALIBABA_CLOUD_REGION_ID": info.region_id,
-        "ECI_RELEASE_ENDPOINT": endpoint,
-        "ECI_RELEASE_REGISTRY_HOST": info.registry,
-        "ECI_RELEASE_ACR_INSTANCE_ID": instance_id,
-    }
 
 
 def _table(title: str, wall: float, result, calls: Counter) -> None:
@@ -71,6 +48,7 @@ def main() -> None:
     parser.add_argument("--latency-scale", type=float, default=1.0, help="multiply localcloud's default latencies")
     parser.add_argument("--instances", type=int, default=2, help="InService instances in the group")
     args = parser.parse_args()
+    from deployments.local_cloud_target import pipeline_environment
     from deployments.sample_app import stage_sample_app
     from flows.parameters import ImageSpec, SourceSpec, TargetSpec
     from flows.release import release
@@ -83,7 +61,7 @@ def main() -> None:
         prefect_test_harness(server_startup_timeout=120),
         tempfile.TemporaryDirectory() as scratch,
     ):
-        os.environ.update(_environment(cloud))
+        os.environ.update(pipeline_environment(cloud.info.model_dump()))
         control = ControlClient(cloud.info.control_url)
         context = stage_sample_app(f"bench-{uuid.uuid4().hex[:8]}", Path(scratch))
         for title in ("changed tree", "unchanged rerun"):

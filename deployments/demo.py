@@ -9,10 +9,9 @@ import time
 from pathlib import Path
 
 import requests
-from alibabacloud_cr20181201 import models as cr
 
-from blocks.settings import ReleaseSettings
 from deployments.local_cloud_process import LocalCloudProcess
+from deployments.local_cloud_target import pipeline_environment
 from deployments.sample_app import stage_sample_app
 from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
 from tasks.models import ReleaseResult
@@ -50,10 +49,7 @@ def run_demo(*, as_json: bool, keep: bool, workdir: Path) -> int:
         print("starting localcloud (Docker-backed instances)...", flush=True)
         cloud = LocalCloudProcess.start(scratch_dir / "cloud")
         try:
-            os.environ.update(cloud.environment())
-            client = ReleaseSettings().credentials().get_cr_client()
-            instances = client.list_instance(cr.ListInstanceRequest()).body.instances
-            os.environ["ECI_RELEASE_ACR_INSTANCE_ID"] = instances[0].instance_id
+            os.environ.update(pipeline_environment(cloud.info))
             results = {}
             for version in ("v1", "v2"):
                 started = time.monotonic()

@@ -41,16 +41,6 @@ class LocalCloudProcess:
             raise RuntimeError(f"localcloud did not start: {log_path.read_text().strip()[-2000:]}")
         return cls(process, json.loads(line))
 
-    def environment(self) -> dict[str, str]:
-        """The variables that point the pipeline at this cloud."""
-        return {
-            "ALIBABA_CLOUD_ACCESS_KEY_ID": self.info["access_key_id"],
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": self.info["access_key_secret"],
-            "ALIBABA_CLOUD_REGION_ID": self.info["region_id"],
-            "ECI_RELEASE_ENDPOINT": f"http://{self.info['endpoint']}",
-            "ECI_RELEASE_REGISTRY_HOST": self.info["registry"],
-        }
-
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()

@@ -8,11 +8,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from alibabacloud_cr20181201 import models as cr
 
+from deployments.local_cloud_target import pipeline_environment
 from deployments.sample_app import stage_sample_app
 from tests.support.images import SEEDED_REPOSITORY
-from tests.support.sdk import SdkClients
 
 REPOSITORY = SEEDED_REPOSITORY
 
@@ -20,16 +19,7 @@ REPOSITORY = SEEDED_REPOSITORY
 @pytest.fixture(scope="session")
 def pipeline_env(local_cloud, prefect_harness):
     """The standard variables pointing the pipeline at localcloud; restored afterwards."""
-    info = local_cloud.info
-    instance_id = SdkClients.for_cloud(info).cr.list_instance(cr.ListInstanceRequest()).body.instances[0].instance_id
-    values = {
-        "ALIBABA_CLOUD_ACCESS_KEY_ID": info.access_key_id,
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": info.access_key_secret,
-        "ALIBABA_CLOUD_REGION_ID": info.region_id,
-        "ECI_RELEASE_ENDPOINT": f"http://{info.endpoint}",
-        "ECI_RELEASE_REGISTRY_HOST": info.registry,
-        "ECI_RELEASE_ACR_INSTANCE_ID": instance_id,
-    }
+    values = pipeline_environment(local_cloud.info.model_dump())
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     yield values
