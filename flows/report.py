@@ -1,4 +1,6 @@
-"""The release report: the markdown artifact at the end of every run, and the one-line summary."""
+"""The release report: the markdown of the artifact at the end of every run (status and message, pin, image,
+configuration before and after, OOS execution, seconds per stage, verification, rollback, and the instances
+before and after)."""
 
 from __future__ import annotations
 
