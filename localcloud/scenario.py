@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from localcloud.ess.model import ConfigurationSettings
+
 if TYPE_CHECKING:
     from localcloud.cloud import Cloud
 
@@ -79,7 +81,9 @@ def load(cloud: "Cloud", scenario: Scenario) -> dict[str, Any]:
                 }
                 for c in seed.containers
             ]
-            cloud.ess.create_configuration(group, name=seed.configuration_name, containers=containers, fields={})
+            cloud.ess.create_configuration(
+                group.id, containers=containers, settings=ConfigurationSettings(name=seed.configuration_name)
+            )
             if seed.instances:
                 cloud.ess.seed_instances(group, seed.instances)
             created.append(group)

@@ -1,12 +1,14 @@
 """ECI 2018-08-08 actions on the wire: DescribeContainerGroups, UpdateContainerGroup,
-DescribeContainerGroupEvents."""
+DescribeContainerGroupEvents. Each parses its request, makes one call to the ECI model and renders what it
+returns."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from localcloud.containers import normalize_containers
-from localcloud.eci.model import ContainerGroup, EciModel
+from localcloud.eci.model import EciModel
+from localcloud.eci.records import ContainerGroup
 from localcloud.errors import invalid_parameter, missing_parameter
 from localcloud.gateway.products import ECI
 from localcloud.gateway.request import ApiRequest
@@ -70,19 +72,12 @@ def render_group(group: ContainerGroup, with_events: bool = True) -> dict[str, A
 
 @ECI.action("DescribeContainerGroups")
 def describe_container_groups(eci: EciModel, req: ApiRequest) -> dict[str, Any]:
-    region = _region(req)
-    ids = _requested_ids(req)
-    status = req.str("Status")
-    name = req.str("ContainerGroupName")
-    candidates = [g for g in eci.groups.values() if g.region_id == region and (ids is None or g.id in ids)]
-    # What a container_group_status fault makes a group show, as the status it is filtered and rendered by.
-    shown = {g.id: eci.kernel.faults.reported_status(g.id) or g.status for g in candidates}
-    groups = [g for g in candidates if (status is None or shown[g.id] == status) and (name is None or g.name == name)]
-    groups.sort(key=lambda g: g.created_at)
+    groups = eci.describe(
+        _region(req), ids=_requested_ids(req), status=req.str("Status"), name=req.str("ContainerGroupName")
+    )
     page, next_token = page_by_token(groups, req, limit_name="Limit", default_limit=20, max_limit=20)
-    rendered = [
-        {**render_group(g, with_events=req.bool("WithEvent", default=True)), "Status": shown[g.id]} for g in page
-    ]
+    with_events = req.bool("WithEvent", default=True)
+    rendered = [{**render_group(shown.group, with_events), "Status": shown.status} for shown in page]
     return {
         "ContainerGroups": rendered,
         "TotalCount": len(groups),
@@ -104,9 +99,7 @@ def update_container_group(eci: EciModel, req: ApiRequest) -> dict[str, Any]:
 
 @ECI.action("DescribeContainerGroupEvents")
 def describe_container_group_events(eci: EciModel, req: ApiRequest) -> dict[str, Any]:
-    region = _region(req)
-    ids = _requested_ids(req)
-    groups = [g for g in eci.groups.values() if g.region_id == region and (ids is None or g.id in ids)]
+    groups = eci.describe_events(_region(req), ids=_requested_ids(req))
     data = [
         {
             "ContainerGroupId": g.id,

@@ -7,39 +7,17 @@ back to Running, or to Failed when an image cannot be pulled or a container will
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 from localcloud.containers import apply_update, to_spec
+from localcloud.eci.records import ContainerGroup, ShownContainerGroup
 from localcloud.errors import ApiError
 from localcloud.ids import iso_utc, new_id
 from localcloud.kernel import Kernel
 from localcloud.runtime.base import ContainerRuntime, GroupHandle, RuntimeFailure
 
 TERMINAL_FOR_LAUNCH = ("Running", "Failed")
-
-
-@dataclass
-class ContainerGroup:
-    id: str
-    name: str
-    region_id: str
-    zone_id: str
-    containers: list[dict[str, Any]]
-    cpu: float = 2.0
-    memory: float = 4.0
-    restart_policy: str = "Always"
-    status: str = "Pending"
-    intranet_ip: str = ""
-    runtime_ids: dict[str, str] = field(default_factory=dict)
-    created_at: float = field(default_factory=time.time)
-    succeeded_at: float | None = None
-    failed_at: float | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
-    generation: int = 0  # bumped by each update, so a slower earlier operation cannot overwrite a newer one
-
-    def handle(self) -> GroupHandle:
-        return GroupHandle(group_id=self.id, ip=self.intranet_ip, container_ids=dict(self.runtime_ids))
 
 
 class EciModel:
@@ -49,6 +27,22 @@ class EciModel:
         self.groups: dict[str, ContainerGroup] = {}
 
     # -- queries ---------------------------------------------------------------------------------------------
+
+    def describe(
+        self, region_id: str, *, ids: list[str] | None, status: str | None, name: str | None
+    ) -> list[ShownContainerGroup]:
+        """DescribeContainerGroups: the region's groups (of ``ids`` unless None), oldest first, each with the status
+        it shows, which is also what ``status`` filters by."""
+        candidates = [g for g in self.groups.values() if g.region_id == region_id and (ids is None or g.id in ids)]
+        shown = [ShownContainerGroup(g, self.kernel.faults.reported_status(g.id) or g.status) for g in candidates]
+        return sorted(
+            (s for s in shown if (status is None or s.status == status) and (name is None or s.group.name == name)),
+            key=lambda s: s.group.created_at,
+        )
+
+    def describe_events(self, region_id: str, *, ids: list[str] | None) -> list[ContainerGroup]:
+        """DescribeContainerGroupEvents: the region's groups (of ``ids`` unless None), whose events it lists."""
+        return [g for g in self.groups.values() if g.region_id == region_id and (ids is None or g.id in ids)]
 
     def get(self, group_id: str, region_id: str | None = None) -> ContainerGroup:
         group = self.groups.get(group_id)

@@ -1,19 +1,14 @@
-"""ESS 2022-02-22 actions on the wire. Lists are flat JSON arrays, as the 2022 SDK models parse them."""
+"""ESS 2022-02-22 actions on the wire: each parses its request, makes one call to the ESS model and renders what
+it returns. Lists are flat JSON arrays, as the 2022 SDK models parse them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from localcloud.containers import apply_update, normalize_containers
-from localcloud.errors import ApiError, invalid_parameter, missing_parameter
-from localcloud.ess.model import (
-    COUNTED_STATES,
-    EciScalingConfiguration,
-    EssModel,
-    ScalingActivity,
-    ScalingGroup,
-    ScalingInstance,
-)
+from localcloud.containers import normalize_containers
+from localcloud.errors import invalid_parameter, missing_parameter
+from localcloud.ess.model import ConfigurationSettings, EssModel
+from localcloud.ess.records import EciScalingConfiguration, ScalingActivity, ScalingGroupView, ScalingInstanceView
 from localcloud.gateway.products import ESS
 from localcloud.gateway.request import ApiRequest
 from localcloud.ids import iso_utc
@@ -27,16 +22,29 @@ def _region(req: ApiRequest) -> str:
     return region
 
 
-def _group_for(ess: EssModel, req: ApiRequest) -> ScalingGroup:
-    """The group named by ScalingGroupId, in RegionId when the call carries one."""
-    return ess.group(req.str("ScalingGroupId", required=True), req.region_id)
+def _one_or_many(req: ApiRequest, name: str) -> list[Any]:
+    """A filter given as ``Names`` (a list) or as ``Name`` (one value)."""
+    return req.list(f"{name}s") or ([req.str(name)] if req.str(name) else [])
+
+
+def _settings(req: ApiRequest) -> ConfigurationSettings:
+    """The top-level fields localcloud models; others are not kept (they would come back as strings where the SDK
+    expects numbers and booleans)."""
+    return ConfigurationSettings(
+        name=req.str("ScalingConfigurationName"),
+        container_group_name=req.str("ContainerGroupName"),
+        restart_policy=req.str("RestartPolicy"),
+        security_group_id=req.str("SecurityGroupId"),
+        cpu=req.float("Cpu"),
+        memory=req.float("Memory"),
+    )
 
 
 # -- rendering ---------------------------------------------------------------------------------------------------
 
 
-def render_group(ess: EssModel, group: ScalingGroup) -> dict[str, Any]:
-    members = ess.members(group.id, COUNTED_STATES)
+def render_group(view: ScalingGroupView) -> dict[str, Any]:
+    group, members = view.group, view.members
 
     def count(*states: str) -> int:
         return sum(1 for i in members if i.lifecycle_state in states)
@@ -98,8 +106,8 @@ def render_configuration(configuration: EciScalingConfiguration) -> dict[str, An
     }
 
 
-def render_instance(ess: EssModel, instance: ScalingInstance) -> dict[str, Any]:
-    container_group = ess.eci.groups.get(instance.instance_id)
+def render_instance(view: ScalingInstanceView) -> dict[str, Any]:
+    instance = view.instance
     return {
         "InstanceId": instance.instance_id,
         "ScalingInstanceId": instance.instance_id,
@@ -112,7 +120,7 @@ def render_instance(ess: EssModel, instance: ScalingInstance) -> dict[str, Any]:
         "CreatedTime": iso_utc(instance.created_at),
         "ScalingActivityId": instance.activity_id,
         "ZoneId": instance.zone_id,
-        "PrivateIpAddress": container_group.intranet_ip if container_group else "",
+        "PrivateIpAddress": view.private_ip,
         "Entrusted": True,
         "WarmupState": "NoNeedWarmup",
         "WeightedCapacity": 1,
@@ -147,21 +155,15 @@ def render_activity(activity: ScalingActivity) -> dict[str, Any]:
 
 @ESS.action("DescribeScalingGroups")
 def describe_scaling_groups(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
-    region = _region(req)
-    ids = req.list("ScalingGroupIds")
-    names = req.list("ScalingGroupNames") + ([req.str("ScalingGroupName")] if req.str("ScalingGroupName") else [])
-    group_type = req.str("GroupType")
-    groups = [
-        g
-        for g in sorted(ess.groups.values(), key=lambda g: g.created_at)
-        if g.region_id == region
-        and (not ids or g.id in ids)
-        and (not names or g.name in names)
-        and (group_type is None or g.group_type == group_type)
-    ]
+    groups = ess.describe_groups(
+        _region(req),
+        ids=req.list("ScalingGroupIds"),
+        names=req.list("ScalingGroupNames") + ([req.str("ScalingGroupName")] if req.str("ScalingGroupName") else []),
+        group_type=req.str("GroupType"),
+    )
     page, number, size = page_by_number(groups, req)
     return {
-        "ScalingGroups": [render_group(ess, g) for g in page],
+        "ScalingGroups": [render_group(g) for g in page],
         "TotalCount": len(groups),
         "PageNumber": number,
         "PageSize": size,
@@ -170,18 +172,16 @@ def describe_scaling_groups(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
 
 @ESS.action("ModifyScalingGroup", mutating=True)
 def modify_scaling_group(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
-    group = _group_for(ess, req)
-    min_size = req.int("MinSize", default=group.min_size)
-    max_size = req.int("MaxSize", default=group.max_size)
-    if not 0 <= min_size <= max_size:
-        raise invalid_parameter("MinSize", f"MinSize ({min_size}) must be from 0 to MaxSize ({max_size}).")
-    configuration_id = req.str("ActiveScalingConfigurationId")
-    if configuration_id:
-        ess.activate(group, ess.configuration(configuration_id))
-    group.min_size, group.max_size = min_size, max_size
-    group.name = req.str("ScalingGroupName", default=group.name)
-    group.default_cooldown = req.int("DefaultCooldown", default=group.default_cooldown)
-    group.removal_policies = req.list("RemovalPolicies") or group.removal_policies
+    ess.modify_group(
+        req.str("ScalingGroupId", required=True),
+        req.region_id,
+        min_size=req.int("MinSize"),
+        max_size=req.int("MaxSize"),
+        configuration_id=req.str("ActiveScalingConfigurationId"),
+        name=req.str("ScalingGroupName"),
+        default_cooldown=req.int("DefaultCooldown"),
+        removal_policies=req.list("RemovalPolicies"),
+    )
     return {}
 
 
@@ -190,18 +190,12 @@ def modify_scaling_group(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
 
 @ESS.action("DescribeEciScalingConfigurations")
 def describe_eci_scaling_configurations(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
-    region = _region(req)
-    group_id = req.str("ScalingGroupId")
-    ids = req.list("ScalingConfigurationIds")
-    names = req.list("ScalingConfigurationNames")
-    configurations = [
-        c
-        for c in sorted(ess.configurations.values(), key=lambda c: c.created_at)
-        if c.region_id == region
-        and (group_id is None or c.group_id == group_id)
-        and (not ids or c.id in ids)
-        and (not names or c.name in names)
-    ]
+    configurations = ess.describe_configurations(
+        _region(req),
+        group_id=req.str("ScalingGroupId"),
+        ids=req.list("ScalingConfigurationIds"),
+        names=req.list("ScalingConfigurationNames"),
+    )
     page, number, size = page_by_number(configurations, req)
     return {
         "ScalingConfigurations": [render_configuration(c) for c in page],
@@ -213,31 +207,22 @@ def describe_eci_scaling_configurations(ess: EssModel, req: ApiRequest) -> dict[
 
 @ESS.action("CreateEciScalingConfiguration", mutating=True)
 def create_eci_scaling_configuration(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
-    group = ess.group(req.str("ScalingGroupId", required=True))
-    if group.group_type != "ECI":
-        raise ApiError(
-            400,
-            "IncorrectScalingGroupType",
-            f"The scaling group {group.id} is of type {group.group_type}; ECI configurations need ECI.",
-        )
-    containers = apply_update([], normalize_containers(req.get("Containers"), "Containers"), "RenewUpdate")
-    if not containers:
-        raise missing_parameter("Containers.1.Name")
     configuration = ess.create_configuration(
-        group, name=req.str("ScalingConfigurationName"), containers=containers, fields=req.params
+        req.str("ScalingGroupId", required=True),
+        containers=normalize_containers(req.get("Containers"), "Containers"),
+        settings=_settings(req),
     )
     return {"ScalingConfigurationId": configuration.id}
 
 
 @ESS.action("ModifyEciScalingConfiguration", mutating=True)
 def modify_eci_scaling_configuration(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
-    configuration = ess.configuration(req.str("ScalingConfigurationId", required=True))
-    changes = normalize_containers(req.get("Containers"), "Containers")
-    if changes:
-        configuration.containers = apply_update(
-            configuration.containers, changes, req.str("ContainersUpdateType", default="RenewUpdate")
-        )
-    ess.apply_fields(configuration, req.params)
+    ess.modify_configuration(
+        req.str("ScalingConfigurationId", required=True),
+        containers=normalize_containers(req.get("Containers"), "Containers"),
+        update_type=req.str("ContainersUpdateType", default="RenewUpdate"),
+        settings=_settings(req),
+    )
     return {}
 
 
@@ -246,29 +231,19 @@ def modify_eci_scaling_configuration(ess: EssModel, req: ApiRequest) -> dict[str
 
 @ESS.action("DescribeScalingInstances")
 def describe_scaling_instances(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
-    region = _region(req)
-    group_id = req.str("ScalingGroupId")
-    ids = req.list("InstanceIds")
-    states = req.list("LifecycleStates") or ([req.str("LifecycleState")] if req.str("LifecycleState") else [])
-    configuration_id = req.str("ScalingConfigurationId")
-    creation_types = req.list("CreationTypes") or ([req.str("CreationType")] if req.str("CreationType") else [])
-    activity_id = req.str("ScalingActivityId")
-    health = req.str("HealthStatus")
-    instances = [
-        i
-        for i in sorted(ess.instances.values(), key=lambda i: i.created_at)
-        if i.region_id == region
-        and (group_id is None or i.group_id == group_id)
-        and (not ids or i.instance_id in ids)
-        and (not states or i.lifecycle_state in states)
-        and (configuration_id is None or i.configuration_id == configuration_id)
-        and (not creation_types or i.creation_type in creation_types)
-        and (activity_id is None or i.activity_id == activity_id)
-        and (health is None or i.health_status == health)
-    ]
+    instances = ess.describe_instances(
+        _region(req),
+        group_id=req.str("ScalingGroupId"),
+        ids=req.list("InstanceIds"),
+        states=_one_or_many(req, "LifecycleState"),
+        configuration_id=req.str("ScalingConfigurationId"),
+        creation_types=_one_or_many(req, "CreationType"),
+        activity_id=req.str("ScalingActivityId"),
+        health_status=req.str("HealthStatus"),
+    )
     page, number, size = page_by_number(instances, req, max_size=100)
     return {
-        "ScalingInstances": [render_instance(ess, i) for i in page],
+        "ScalingInstances": [render_instance(i) for i in page],
         "TotalCount": len(instances),
         "TotalSpotCount": 0,
         "PageNumber": number,
@@ -283,18 +258,7 @@ def describe_scaling_activities(ess: EssModel, req: ApiRequest) -> dict[str, Any
     ids = req.list("ScalingActivityIds")
     if bool(group_id) == bool(ids):
         raise invalid_parameter("ScalingGroupId", "Specify exactly one of ScalingGroupId and ScalingActivityIds.")
-    if group_id:
-        ess.group(group_id, region)
-    status = req.str("StatusCode")
-    activities = [
-        a
-        for a in sorted(ess.activities.values(), key=lambda a: a.started_at, reverse=True)
-        if ess.groups.get(a.group_id) is not None
-        and ess.groups[a.group_id].region_id == region
-        and (group_id is None or a.group_id == group_id)
-        and (not ids or a.id in ids)
-        and (status is None or a.status_code == status)
-    ]
+    activities = ess.describe_activities(region, group_id=group_id, ids=ids, status=req.str("StatusCode"))
     page, number, size = page_by_number(activities, req)
     return {
         "ScalingActivities": [render_activity(a) for a in page],
@@ -306,44 +270,33 @@ def describe_scaling_activities(ess: EssModel, req: ApiRequest) -> dict[str, Any
 
 @ESS.action("ScaleWithAdjustment", mutating=True)
 def scale_with_adjustment(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
-    group = _group_for(ess, req)
-    adjustment_type = req.str("AdjustmentType", required=True)
-    value = req.int("AdjustmentValue", required=True)
-    current = len(ess.members(group.id))
-    if adjustment_type == "QuantityChangeInCapacity":
-        if not -1000 <= value <= 1000:
-            raise invalid_parameter("AdjustmentValue", "QuantityChangeInCapacity takes -1000 to 1000.")
-        target = current + value
-    elif adjustment_type == "PercentChangeInCapacity":
-        if not -100 <= value <= 10000:
-            raise invalid_parameter("AdjustmentValue", "PercentChangeInCapacity takes -100 to 10000.")
-        change = int(current * value / 100)
-        minimum = req.int("MinAdjustmentMagnitude", default=0)
-        if value > 0:
-            change = max(change, minimum)
-        target = current + change
-    elif adjustment_type == "TotalCapacity":
-        if not 0 <= value <= 2000:
-            raise invalid_parameter("AdjustmentValue", "TotalCapacity takes 0 to 2000.")
-        target = value
-    else:
-        raise invalid_parameter(
-            "AdjustmentType", "Valid values: QuantityChangeInCapacity, PercentChangeInCapacity, TotalCapacity."
-        )
-    activity = ess.adjust(group, target, cause=f"ScaleWithAdjustment {adjustment_type} {value}")
+    activity = ess.scale_with_adjustment(
+        req.str("ScalingGroupId", required=True),
+        req.region_id,
+        adjustment_type=req.str("AdjustmentType", required=True),
+        value=req.int("AdjustmentValue", required=True),
+        min_adjustment_magnitude=req.int("MinAdjustmentMagnitude", default=0),
+    )
     return {"ScalingActivityId": activity.id}
 
 
 @ESS.action("RemoveInstances", mutating=True)
 def remove_instances(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
-    group = _group_for(ess, req)
-    activity = ess.remove(group, [str(i) for i in req.list("InstanceIds", required=True)])
+    activity = ess.remove_instances(
+        req.str("ScalingGroupId", required=True),
+        req.region_id,
+        [str(i) for i in req.list("InstanceIds", required=True)],
+    )
     return {"ScalingActivityId": activity.id, "IgnoredInstances": []}
 
 
 def _standby(ess: EssModel, req: ApiRequest, enter: bool) -> dict[str, Any]:
-    group = _group_for(ess, req)
-    activity = ess.move_standby(group, [str(i) for i in req.list("InstanceIds", required=True)], enter)
+    activity = ess.move_standby(
+        req.str("ScalingGroupId", required=True),
+        req.region_id,
+        [str(i) for i in req.list("InstanceIds", required=True)],
+        enter,
+    )
     return {"ScalingActivityId": activity.id}
 
 
@@ -358,8 +311,12 @@ def exit_standby(ess: EssModel, req: ApiRequest) -> dict[str, Any]:
 
 
 def _processes(ess: EssModel, req: ApiRequest, suspended: bool) -> dict[str, Any]:
-    group = _group_for(ess, req)
-    ess.set_suspended(group, [str(p) for p in req.list("Processes", required=True)], suspended)
+    ess.set_suspended(
+        req.str("ScalingGroupId", required=True),
+        req.region_id,
+        [str(p) for p in req.list("Processes", required=True)],
+        suspended,
+    )
     return {}
 
 

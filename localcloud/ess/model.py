@@ -1,4 +1,5 @@
-"""Scaling groups of the ECI type, their scaling configurations, instances and scaling activities.
+"""ESS: scaling groups of the ECI type, their scaling configurations, instances and scaling activities; what
+each action changes, finds and refuses.
 
 Instances move Pending -> InService (-> Standby -> InService) -> Removing; activities InProgress ->
 Successful / Warning / Failed, or are Rejected at once. A suspended ScaleOut or ScaleIn process really stops
@@ -8,11 +9,21 @@ the matching activities.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable
 
+from localcloud.containers import apply_update
 from localcloud.eci.model import EciModel
-from localcloud.errors import ApiError
+from localcloud.errors import ApiError, invalid_parameter, missing_parameter
+from localcloud.ess.capacity import requested_capacity
+from localcloud.ess.records import (
+    EciScalingConfiguration,
+    ScalingActivity,
+    ScalingGroup,
+    ScalingGroupView,
+    ScalingInstance,
+    ScalingInstanceView,
+)
 from localcloud.ids import new_id
 from localcloud.kernel import Kernel
 
@@ -21,72 +32,16 @@ SCALING_PROCESSES = ("ScaleIn", "ScaleOut", "HealthCheck", "AlarmNotification", 
 COUNTED_STATES = ("InService", "Pending", "Standby", "Protected", "Removing")
 
 
-@dataclass
-class ScalingGroup:
-    id: str
-    name: str
-    region_id: str
-    min_size: int
-    max_size: int
-    active_configuration_id: str | None = None
-    group_type: str = "ECI"
-    lifecycle_state: str = "Active"
-    suspended_processes: list[str] = field(default_factory=list)
-    default_cooldown: int = 300
-    removal_policies: list[str] = field(default_factory=lambda: ["OldestScalingConfiguration", "OldestInstance"])
-    vswitch_id: str = "vsw-localcloud"
-    vpc_id: str = "vpc-localcloud"
-    zone_id: str = ""
-    created_at: float = field(default_factory=time.time)
-    modified_at: float = field(default_factory=time.time)
+@dataclass(frozen=True)
+class ConfigurationSettings:
+    """The top-level fields of a scaling configuration localcloud keeps; None leaves a field as it is."""
 
-
-@dataclass
-class EciScalingConfiguration:
-    id: str
-    name: str
-    group_id: str
-    region_id: str
-    containers: list[dict[str, Any]]
-    lifecycle_state: str = "Inactive"
-    container_group_name: str = "localcloud-eci"
-    cpu: float = 2.0
-    memory: float = 4.0
-    restart_policy: str = "Always"
-    security_group_id: str = "sg-localcloud"
-    created_at: float = field(default_factory=time.time)
-
-
-@dataclass
-class ScalingInstance:
-    instance_id: str
-    group_id: str
-    configuration_id: str
-    region_id: str
-    zone_id: str
-    activity_id: str
-    lifecycle_state: str = "Pending"
-    health_status: str = "Healthy"
-    creation_type: str = "AutoCreated"
-    created_at: float = field(default_factory=time.time)
-
-
-@dataclass
-class ScalingActivity:
-    id: str
-    group_id: str
-    cause: str
-    description: str
-    status_code: str = "InProgress"
-    status_message: str = ""
-    progress: int = 0
-    created_instances: list[str] = field(default_factory=list)
-    destroyed_instances: list[str] = field(default_factory=list)
-    total_capacity: int = 0
-    error_code: str = ""
-    error_message: str = ""
-    started_at: float = field(default_factory=time.time)
-    ended_at: float | None = None
+    name: str | None = None
+    container_group_name: str | None = None
+    restart_policy: str | None = None
+    security_group_id: str | None = None
+    cpu: float | None = None
+    memory: float | None = None
 
 
 def group_not_found(group_id: str) -> ApiError:
@@ -168,6 +123,79 @@ class EssModel:
                 "wait for it to finish.",
             )
 
+    # -- Describe* ---------------------------------------------------------------------------------------------
+
+    def describe_groups(
+        self, region_id: str, *, ids: list[str], names: list[str], group_type: str | None
+    ) -> list[ScalingGroupView]:
+        """The region's groups, oldest first; an empty list or None filter matches all."""
+        return [
+            ScalingGroupView(g, self.members(g.id))
+            for g in sorted(self.groups.values(), key=lambda g: g.created_at)
+            if g.region_id == region_id
+            and (not ids or g.id in ids)
+            and (not names or g.name in names)
+            and (group_type is None or g.group_type == group_type)
+        ]
+
+    def describe_configurations(
+        self, region_id: str, *, group_id: str | None, ids: list[str], names: list[str]
+    ) -> list[EciScalingConfiguration]:
+        return [
+            c
+            for c in sorted(self.configurations.values(), key=lambda c: c.created_at)
+            if c.region_id == region_id
+            and (group_id is None or c.group_id == group_id)
+            and (not ids or c.id in ids)
+            and (not names or c.name in names)
+        ]
+
+    def describe_instances(
+        self,
+        region_id: str,
+        *,
+        group_id: str | None,
+        ids: list[str],
+        states: list[str],
+        configuration_id: str | None,
+        creation_types: list[str],
+        activity_id: str | None,
+        health_status: str | None,
+    ) -> list[ScalingInstanceView]:
+        found = [
+            i
+            for i in sorted(self.instances.values(), key=lambda i: i.created_at)
+            if i.region_id == region_id
+            and (group_id is None or i.group_id == group_id)
+            and (not ids or i.instance_id in ids)
+            and (not states or i.lifecycle_state in states)
+            and (configuration_id is None or i.configuration_id == configuration_id)
+            and (not creation_types or i.creation_type in creation_types)
+            and (activity_id is None or i.activity_id == activity_id)
+            and (health_status is None or i.health_status == health_status)
+        ]
+        return [ScalingInstanceView(i, self._private_ip(i.instance_id)) for i in found]
+
+    def describe_activities(
+        self, region_id: str, *, group_id: str | None, ids: list[str], status: str | None
+    ) -> list[ScalingActivity]:
+        """The region's activities, newest first: of one group (which must exist there), or by id."""
+        if group_id:
+            self.group(group_id, region_id)
+        return [
+            a
+            for a in sorted(self.activities.values(), key=lambda a: a.started_at, reverse=True)
+            if a.group_id in self.groups
+            and self.groups[a.group_id].region_id == region_id
+            and (group_id is None or a.group_id == group_id)
+            and (not ids or a.id in ids)
+            and (status is None or a.status_code == status)
+        ]
+
+    def _private_ip(self, instance_id: str) -> str:
+        container_group = self.eci.groups.get(instance_id)
+        return container_group.intranet_ip if container_group else ""
+
     # -- groups ------------------------------------------------------------------------------------------------
 
     def create_group(self, *, name: str, region_id: str, min_size: int, max_size: int) -> ScalingGroup:
@@ -191,22 +219,77 @@ class EssModel:
         self._scale_out(group, activity, count)
         return activity
 
+    def modify_group(
+        self,
+        group_id: str,
+        region_id: str | None,
+        *,
+        min_size: int | None,
+        max_size: int | None,
+        configuration_id: str | None,
+        name: str | None,
+        default_cooldown: int | None,
+        removal_policies: list[str],
+    ) -> None:
+        """ModifyScalingGroup: what is None (or empty) stays as it is."""
+        group = self.group(group_id, region_id)
+        min_size = group.min_size if min_size is None else min_size
+        max_size = group.max_size if max_size is None else max_size
+        if not 0 <= min_size <= max_size:
+            raise invalid_parameter("MinSize", f"MinSize ({min_size}) must be from 0 to MaxSize ({max_size}).")
+        if configuration_id:
+            self._activate(group, self.configuration(configuration_id))
+        group.min_size, group.max_size = min_size, max_size
+        group.name = name or group.name
+        group.default_cooldown = group.default_cooldown if default_cooldown is None else default_cooldown
+        group.removal_policies = removal_policies or group.removal_policies
+
     # -- configurations ----------------------------------------------------------------------------------------
 
     def create_configuration(
-        self, group: ScalingGroup, *, name: str | None, containers: list[dict[str, Any]], fields: dict[str, Any]
+        self, group_id: str, *, containers: list[dict[str, Any]], settings: ConfigurationSettings
     ) -> EciScalingConfiguration:
+        """A new ECI scaling configuration of the group; the group's first becomes its active one."""
+        group = self.group(group_id)
+        if group.group_type != "ECI":
+            raise ApiError(
+                400,
+                "IncorrectScalingGroupType",
+                f"The scaling group {group.id} is of type {group.group_type}; ECI configurations need ECI.",
+            )
+        containers = apply_update([], containers, "RenewUpdate")
+        if not containers:
+            raise missing_parameter("Containers.1.Name")
+        configuration_id = new_id("asc")
         configuration = EciScalingConfiguration(
-            id=new_id("asc"), name=name or "", group_id=group.id, region_id=group.region_id, containers=containers
+            id=configuration_id,
+            name=configuration_id,
+            group_id=group.id,
+            region_id=group.region_id,
+            containers=containers,
         )
-        configuration.name = configuration.name or configuration.id
-        self.apply_fields(configuration, fields)
+        self._apply(configuration, settings)
         self.configurations[configuration.id] = configuration
         if group.active_configuration_id is None:
-            self.activate(group, configuration)
+            self._activate(group, configuration)
         return configuration
 
-    def activate(self, group: ScalingGroup, configuration: EciScalingConfiguration) -> None:
+    def modify_configuration(
+        self,
+        configuration_id: str,
+        *,
+        containers: list[dict[str, Any]],
+        update_type: str,
+        settings: ConfigurationSettings,
+    ) -> None:
+        """ModifyEciScalingConfiguration: ``containers`` (if any) change the configuration's as ``update_type``
+        says (RenewUpdate, IncrementalUpdate)."""
+        configuration = self.configuration(configuration_id)
+        if containers:
+            configuration.containers = apply_update(configuration.containers, containers, update_type)
+        self._apply(configuration, settings)
+
+    def _activate(self, group: ScalingGroup, configuration: EciScalingConfiguration) -> None:
         if configuration.group_id != group.id:
             raise ApiError(
                 400,
@@ -221,25 +304,17 @@ class EssModel:
         group.modified_at = time.time()
 
     @staticmethod
-    def apply_fields(configuration: EciScalingConfiguration, fields: dict[str, Any]) -> None:
-        """Take the top-level fields localcloud models from request parameters; others are not kept (they would
-        come back as strings where the SDK expects numbers and booleans)."""
-        simple = {
-            "ContainerGroupName": "container_group_name",
-            "RestartPolicy": "restart_policy",
-            "SecurityGroupId": "security_group_id",
-            "ScalingConfigurationName": "name",
-        }
-        for wire, attribute in simple.items():
-            if fields.get(wire):
-                setattr(configuration, attribute, fields[wire])
-        for wire, attribute in (("Cpu", "cpu"), ("Memory", "memory")):
-            if fields.get(wire) not in (None, ""):
-                setattr(configuration, attribute, float(fields[wire]))
+    def _apply(configuration: EciScalingConfiguration, settings: ConfigurationSettings) -> None:
+        for setting in fields(settings):
+            value = getattr(settings, setting.name)
+            if value is not None:
+                setattr(configuration, setting.name, value)
 
     # -- processes -------------------------------------------------------------------------------------------
 
-    def set_suspended(self, group: ScalingGroup, processes: list[str], suspended: bool) -> None:
+    def set_suspended(self, group_id: str, region_id: str | None, processes: list[str], suspended: bool) -> None:
+        """SuspendProcesses / ResumeProcesses."""
+        group = self.group(group_id, region_id)
         unknown = [p for p in processes if p not in SCALING_PROCESSES]
         if unknown:
             raise ApiError(
@@ -253,8 +328,11 @@ class EssModel:
 
     # -- standby ---------------------------------------------------------------------------------------------
 
-    def move_standby(self, group: ScalingGroup, instance_ids: list[str], enter: bool) -> ScalingActivity:
+    def move_standby(
+        self, group_id: str, region_id: str | None, instance_ids: list[str], enter: bool
+    ) -> ScalingActivity:
         """EnterStandby (InService -> Standby) or ExitStandby (Standby -> InService), all or nothing."""
+        group = self.group(group_id, region_id)
         if self.activity_in_progress(group.id) is not None:
             raise ApiError(
                 400,
@@ -280,15 +358,26 @@ class EssModel:
 
     # -- scaling ---------------------------------------------------------------------------------------------
 
-    def adjust(self, group: ScalingGroup, target_capacity: int, cause: str) -> ScalingActivity:
-        """Start the activity that takes the group to ``target_capacity`` (clamped to Min/Max)."""
-        self.require_ready_for_activity(group)
+    def scale_with_adjustment(
+        self,
+        group_id: str,
+        region_id: str | None,
+        *,
+        adjustment_type: str,
+        value: int,
+        min_adjustment_magnitude: int = 0,
+    ) -> ScalingActivity:
+        """Start the activity that takes the group to the capacity the adjustment asks for, clamped to MinSize
+        and MaxSize (see ``capacity``)."""
+        group = self.group(group_id, region_id)
         current = len(self.members(group.id))
-        target = max(group.min_size, min(group.max_size, target_capacity))
+        requested = requested_capacity(current, adjustment_type, value, min_adjustment_magnitude)
+        self.require_ready_for_activity(group)
+        target = max(group.min_size, min(group.max_size, requested))
         activity = ScalingActivity(
             id=new_id("asa"),
             group_id=group.id,
-            cause=cause,
+            cause=f"ScaleWithAdjustment {adjustment_type} {value}",
             description=f"Adjust capacity from {current} to {target}.",
             total_capacity=current,
         )
@@ -309,8 +398,9 @@ class EssModel:
             self._scale_in(group, activity, victims)
         return activity
 
-    def remove(self, group: ScalingGroup, instance_ids: list[str]) -> ScalingActivity:
+    def remove_instances(self, group_id: str, region_id: str | None, instance_ids: list[str]) -> ScalingActivity:
         """RemoveInstances: exactly these instances leave the group and are released."""
+        group = self.group(group_id, region_id)
         self.require_ready_for_activity(group)
         victims = [
             self.member(group, i, ("InService", "Standby", "Protected"), "can be removed only when")
@@ -335,7 +425,7 @@ class EssModel:
         self._scale_in(group, activity, victims)
         return activity
 
-    def launch_instances(self, group: ScalingGroup, count: int, activity: ScalingActivity) -> list[ScalingInstance]:
+    def _launch_instances(self, group: ScalingGroup, count: int, activity: ScalingActivity) -> list[ScalingInstance]:
         """Create ``count`` Pending instances from the active configuration (their ECI groups start now)."""
         configuration = self.configuration(group.active_configuration_id or "")
         launched = []
@@ -374,7 +464,7 @@ class EssModel:
         if group.active_configuration_id is None:
             self._reject(activity, f"The scaling group {group.id} has no active scaling configuration.")
             return
-        self.launch_instances(group, count, activity)
+        self._launch_instances(group, count, activity)
         self.kernel.spawn(f"scale-out-{activity.id}", self._follow, activity.id, "ScaleOut", self._settle_scale_out)
 
     def _follow(self, activity_id: str, kind: str, settle: Callable[[ScalingActivity], list[str] | None]) -> None:
