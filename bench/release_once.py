@@ -4,8 +4,8 @@
 
 Starts an in-process localcloud (Docker-backed instances), releases the sample app once (a changed tree:
 real build, push, config write, OOS rollout, scale-out verification), then once more unchanged, and prints
-a table per run: seconds per stage, and calls per API from localcloud's audit log (the pipeline's own, and
-those OOS made on its behalf).
+a table per run: seconds per stage, the run's timeline, and calls per API from localcloud's audit log (the
+pipeline's own, and those OOS made on its behalf).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from prefect.testing.utilities import prefect_test_harness
 
+from flows.report import render_timeline
 from localcloud import LocalCloud
 from localcloud.control_client import ControlClient
 from localcloud.scenario import ScalingGroupSeed, Scenario
@@ -33,6 +34,7 @@ def _table(title: str, wall: float, result, calls: Counter) -> None:
     print(f"{'stage':<24}{'seconds':>9}")
     for stage, seconds in result.timings.items():
         print(f"{stage:<24}{seconds:>9.2f}")
+    print(render_timeline(result.timeline))
     print(f"\n{'API call (caller)':<48}{'count':>6}")
     for (caller, product, action), count in sorted(calls.items()):
         print(f"{product + ' ' + action + ' (' + caller + ')':<48}{count:>6}")

@@ -14,6 +14,7 @@ from tasks.models import (
     ReleaseResult,
     RollbackResult,
     RolloutResult,
+    Span,
     Verification,
 )
 from tasks.probe import Probe
@@ -36,6 +37,7 @@ class StageOutputs(BaseModel):
     health_checked: list[str] = []
     changed: list[str] = Field(default_factory=list, description="what the release changed in the cloud")
     timings: dict[str, float] = {}
+    timeline: list[Span] = []
     skipped: dict[str, str] = {}
 
 
@@ -71,6 +73,7 @@ def release_result(
         instances_before=outputs.instances_before,
         recovery=outputs.recovery,
         timings=outputs.timings,
+        timeline=outputs.timeline,
         skipped=outputs.skipped,
     )
     recovered = f"first recovered an unfinished release ({outputs.recovery.done}); " if outputs.recovery else ""

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -35,6 +33,7 @@ from tasks.rollback import rollback_release
 from tasks.rolling_update import rolling_update
 from tasks.scaling_config import update_scaling_config
 from tasks.target import checkout_source, find_target, take_snapshot
+from tasks.timeline import Stopwatch, cloud_spans
 from tasks.verify import HealthGate, verify_release
 
 
@@ -44,19 +43,6 @@ class ReleaseFailed(RuntimeError):
     def __init__(self, result: ReleaseResult):
         super().__init__(result.message)
         self.result = result
-
-
-class _Stopwatch:
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str):
-        started = time.monotonic()
-        try:
-            yield
-        finally:
-            self.timings[name] = round(time.monotonic() - started, 3)
 
 
 def _artifact_key(kind: str, group: str) -> str:
@@ -90,7 +76,7 @@ def _instances_now(credentials, group, container: str) -> list[InstanceState]:
 
 
 def _image_to_release(
-    image: ImageSpec, source: SourceSpec | None, registry, credentials, watch: _Stopwatch, skipped: dict[str, str]
+    image: ImageSpec, source: SourceSpec | None, registry, credentials, watch: Stopwatch, skipped: dict[str, str]
 ) -> tuple[ImageRef, bool]:
     """Build and publish from the source, or resolve the existing image. Returns (image, whether anything was
     built or pushed)."""
@@ -235,7 +221,7 @@ def release_held(
                 message=f"{group.scaling_group_name}: {recovery.found}; recovery did not finish: {recovery.done}",
             )
         )
-    watch, skipped = _Stopwatch(), {}
+    watch, skipped = Stopwatch(), {}
     take_snapshot(credentials, group, target.container)  # no such container: fails before any build
     image_ref, produced = _image_to_release(image, source, registry, credentials, watch, skipped)
 
@@ -259,7 +245,7 @@ def release_held(
         if isinstance(error, Exception):
             raise ReleaseFailed(result) from error
         raise
-    result = release_result(_so_far(outputs, journal, watch, skipped))
+    result = release_result(_so_far(credentials, outputs, journal, watch, skipped))
     if journal.changed_anything:
         journal.note(
             state="released",
@@ -279,7 +265,7 @@ def _change_and_verify(
     image_ref: ImageRef,
     journal: Journal,
     rollout: RolloutSpec,
-    watch: _Stopwatch,
+    watch: Stopwatch,
     skipped: dict[str, str],
     outputs: StageOutputs,
 ) -> None:
@@ -327,13 +313,19 @@ def _change_and_verify(
     outputs.health_checked = list(gate.checked)
 
 
-def _so_far(outputs: StageOutputs, journal: Journal, watch: _Stopwatch, skipped: dict[str, str]) -> StageOutputs:
-    """The stages' outputs with what the journal and the stopwatch know now."""
+def _so_far(
+    credentials, outputs: StageOutputs, journal: Journal, watch: Stopwatch, skipped: dict[str, str]
+) -> StageOutputs:
+    """The stages' outputs with what the journal and the stopwatch know now, and the cloud's own timings."""
+    record = journal.record
+    executions = [e for e in (record.execution_id, record.rollback_execution_id) if e]
+    cloud = cloud_spans(credentials, watch.origin, executions, record.probe_activity_id)
     return outputs.model_copy(
         update=dict(
-            changed=journal.record.changed,
-            execution_id=journal.record.execution_id,
-            timings=dict(watch.timings),
+            changed=record.changed,
+            execution_id=record.execution_id,
+            timings=watch.timings,
+            timeline=sorted([*watch.spans, *cloud], key=lambda span: span.start),
             skipped=dict(skipped),
         )
     )
@@ -345,7 +337,7 @@ def _undo(
     journal: Journal,
     outputs: StageOutputs,
     rollout: RolloutSpec,
-    watch: _Stopwatch,
+    watch: Stopwatch,
     skipped: dict[str, str],
     error: BaseException,
 ) -> ReleaseResult:
@@ -362,7 +354,7 @@ def _undo(
                 rollout.scale_out_timeout_seconds,
             )
     result = release_result(
-        _so_far(outputs, journal, watch, skipped),
+        _so_far(credentials, outputs, journal, watch, skipped),
         error=error,
         rollback=rolled_back,
         instances_now=_instances_now(credentials, before.group, before.container_name),

@@ -153,6 +153,15 @@ class ReleasePlan(BaseModel):
     pin: str | None = Field(None, description="the image the group is pinned to: nightly and push runs skip it")
 
 
+class Span(BaseModel):
+    """A stretch of a release on its time axis: a stage the pipeline ran, or the cloud's own work in it."""
+
+    name: str
+    start: float = Field(description="seconds from the start of the release")
+    seconds: float
+    kind: Literal["pipeline", "cloud"]
+
+
 class ReleaseResult(BaseModel):
     status: Literal["released", "unchanged", "rolled_back", "failed", "pinned", "recovered", "planned"]
     message: str
@@ -168,4 +177,5 @@ class ReleaseResult(BaseModel):
     rollback: RollbackResult | None = None
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
     skipped: dict[str, str] = Field(default_factory=dict, description="stage -> why it was skipped")
+    timeline: list[Span] = Field(default_factory=list, description="the stages and the cloud's work, in time")
     plan: ReleasePlan | None = Field(None, description="what a release would do (the plan mode)")

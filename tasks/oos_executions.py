@@ -96,9 +96,13 @@ def running_for_group(credentials: AlibabaCloudCredentials, group_id: str) -> li
     ]
 
 
+def children(credentials: AlibabaCloudCredentials, execution_id: str) -> list:
+    """The ListExecutions entries of the per-instance child executions."""
+    return _listed(credentials, parent_execution_id=execution_id)
+
+
 def child_statuses(credentials: AlibabaCloudCredentials, execution_id: str) -> list[str]:
-    """The status of each per-instance child execution."""
-    return [e.status for e in _listed(credentials, parent_execution_id=execution_id)]
+    return [e.status for e in children(credentials, execution_id)]
 
 
 def follow(

@@ -33,6 +33,7 @@ def _served_versions(sdk) -> list[str]:
 
 
 def test_first_release_changed_tree_and_scale_out(seeded, pipeline_env, sdk, stage, run_id):
+    running = [i.instance_id for i in instances(sdk, group_by_name(sdk).scaling_group_id, "InService")]
     first = _release_source(stage("v1"), "v1")
     assert first.status == "released", first.message
     assert first.image.digest and first.image.pinned.endswith(first.image.digest)
@@ -42,6 +43,11 @@ def test_first_release_changed_tree_and_scale_out(seeded, pipeline_env, sdk, sta
     assert first.verification.probe_health.startswith("HTTP 200")
     assert set(first.timings) == {"build", "publish", "update-scaling-config", "probe", "rolling-update", "verify"}
     assert "build" not in first.skipped and first.execution_id.startswith("exec-")
+    # The timeline: each stage in order, and the cloud's own work as the cloud reports it.
+    assert [s.name for s in first.timeline if s.kind == "pipeline"] == list(first.timings)
+    cloud = {s.name for s in first.timeline if s.kind == "cloud"}
+    assert {f"OOS {first.execution_id}", *(f"update {i}" for i in running)} <= cloud
+    assert any(name.startswith("probe scale-out asa-") for name in cloud)
 
     second = _release_source(stage("v2"), "v2")
     assert second.status == "released", second.message
