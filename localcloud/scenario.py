@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from localcloud.ess.model import ConfigurationSettings
+from localcloud.ess.states import FAILED, IN_PROGRESS, WARNING
 
 if TYPE_CHECKING:
     from localcloud.cloud import Cloud
@@ -96,12 +97,12 @@ def _wait_in_service(cloud: "Cloud", group_ids: list[str], timeout: float) -> No
     while time.monotonic() < deadline:
         with cloud.kernel.lock:
             busy = [
-                a for a in cloud.ess.activities.values() if a.group_id in group_ids and a.status_code == "InProgress"
+                a for a in cloud.ess.activities.values() if a.group_id in group_ids and a.status_code == IN_PROGRESS
             ]
             failed = [
                 a
                 for a in cloud.ess.activities.values()
-                if a.group_id in group_ids and a.status_code in ("Failed", "Warning")
+                if a.group_id in group_ids and a.status_code in (FAILED, WARNING)
             ]
         if failed:
             raise RuntimeError(f"seeding instances failed: {failed[0].error_message}")

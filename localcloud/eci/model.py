@@ -12,6 +12,7 @@ from typing import Any
 
 from localcloud.containers import apply_update, to_spec
 from localcloud.eci.records import ContainerGroup, ShownContainerGroup
+from localcloud.eci.states import CONTAINER_GROUP, FAILED, PENDING, RUNNING, TERMINATING, UPDATING
 from localcloud.errors import ApiError
 from localcloud.ids import iso_utc, new_id
 from localcloud.kernel import Kernel
@@ -88,7 +89,7 @@ class EciModel:
     def update(self, group_id: str, region_id: str, changes: list[dict[str, Any]], update_type: str) -> None:
         """In-place update (UpdateContainerGroup): the group keeps its id and address, its containers restart."""
         group = self.get(group_id, region_id)
-        if group.status not in ("Pending", "Running", "Failed"):
+        if group.status not in (PENDING, RUNNING, FAILED):
             raise ApiError(
                 403,
                 "IncorrectStatus",
@@ -96,7 +97,7 @@ class EciModel:
                 "only Pending, Running or Failed groups can be updated.",
             )
         group.containers = [self._waiting(c) for c in apply_update(group.containers, changes, update_type)]
-        group.status = "Updating"
+        CONTAINER_GROUP.move(group, UPDATING)
         group.generation += 1
         self._event(group, "Normal", "Updating", "The container group is being updated.")
         self.kernel.changed()
@@ -105,9 +106,9 @@ class EciModel:
     def release(self, group_id: str) -> None:
         """Terminate the group and remove it once its containers are gone."""
         group = self.groups.get(group_id)
-        if group is None:
+        if group is None or group.status == TERMINATING:  # gone, or on its way out already
             return
-        group.status = "Terminating"
+        CONTAINER_GROUP.move(group, TERMINATING)
         group.generation += 1
         self.kernel.changed()
         self.kernel.spawn(f"release-{group.id}", self._destroy, group.id)
@@ -149,7 +150,7 @@ class EciModel:
         with self.kernel.lock:
             group = self.groups.get(group_id)
             # Released while it was starting: nobody else will remove these containers.
-            orphaned = group is None or group.status == "Terminating"
+            orphaned = group is None or group.status == TERMINATING
             superseded = not orphaned and group.generation != generation  # a newer update owns the group now
             if not orphaned and not superseded:
                 self._mark_running(group, handle)
@@ -159,7 +160,7 @@ class EciModel:
     def _mark_running(self, group: ContainerGroup, handle: GroupHandle) -> None:
         group.intranet_ip = handle.ip
         group.runtime_ids = dict(handle.container_ids)
-        group.status = "Running"
+        CONTAINER_GROUP.move(group, RUNNING)
         now = iso_utc()
         for container in group.containers:
             container.update(Ready=True, CurrentState={"State": "Running", "StartTime": now})
@@ -171,7 +172,7 @@ class EciModel:
             group = self.groups.get(group_id)
             if group is None or group.generation != generation:
                 return
-            group.status = "Failed"
+            CONTAINER_GROUP.move(group, FAILED)
             group.failed_at = time.time()
             for container in group.containers:
                 container.update(
@@ -238,12 +239,13 @@ class EciModel:
     def resume(self) -> None:
         """After a restart: bring back the containers of every group that was up, and finish interrupted work."""
         for group in list(self.groups.values()):
-            if group.status == "Terminating":
+            if group.status == TERMINATING:
                 self.kernel.spawn(f"release-{group.id}", self._destroy, group.id)
                 continue
-            if group.status == "Failed":
+            if group.status == FAILED:
                 continue
-            group.status = "Pending" if group.status == "Pending" else "Updating"
+            if group.status == RUNNING:  # its containers come up again, as after an update
+                CONTAINER_GROUP.move(group, UPDATING)
             group.intranet_ip, group.runtime_ids = "", {}
             group.generation += 1
             self.kernel.spawn(f"launch-{group.id}", self._launch, group.id, group.generation)

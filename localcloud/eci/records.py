@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from localcloud.eci.states import PENDING
 from localcloud.runtime.base import GroupHandle
 
 
@@ -19,7 +20,7 @@ class ContainerGroup:
     cpu: float = 2.0
     memory: float = 4.0
     restart_policy: str = "Always"
-    status: str = "Pending"
+    status: str = PENDING
     intranet_ip: str = ""
     runtime_ids: dict[str, str] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)

@@ -9,6 +9,7 @@ from localcloud.containers import normalize_containers
 from localcloud.errors import invalid_parameter, missing_parameter
 from localcloud.ess.model import ConfigurationSettings, EssModel
 from localcloud.ess.records import EciScalingConfiguration, ScalingActivity, ScalingGroupView, ScalingInstanceView
+from localcloud.ess.states import IN_SERVICE, PENDING, PROTECTED, REMOVING, STANDBY
 from localcloud.gateway.products import ESS
 from localcloud.gateway.request import ApiRequest
 from localcloud.ids import iso_utc
@@ -60,11 +61,11 @@ def render_group(view: ScalingGroupView) -> dict[str, Any]:
         "MaxSize": group.max_size,
         "TotalCapacity": len(members),
         "TotalInstanceCount": len(members),
-        "ActiveCapacity": count("InService"),
-        "PendingCapacity": count("Pending"),
-        "RemovingCapacity": count("Removing"),
-        "StandbyCapacity": count("Standby"),
-        "ProtectedCapacity": count("Protected"),
+        "ActiveCapacity": count(IN_SERVICE),
+        "PendingCapacity": count(PENDING),
+        "RemovingCapacity": count(REMOVING),
+        "StandbyCapacity": count(STANDBY),
+        "ProtectedCapacity": count(PROTECTED),
         "PendingWaitCapacity": 0,
         "RemovingWaitCapacity": 0,
         "StoppedCapacity": 0,

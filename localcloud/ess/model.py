@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable
 
 from localcloud.containers import apply_update
+from localcloud.eci import states as container_group_states
 from localcloud.eci.model import EciModel
 from localcloud.errors import ApiError, invalid_parameter, missing_parameter
 from localcloud.ess.capacity import requested_capacity
@@ -24,12 +25,24 @@ from localcloud.ess.records import (
     ScalingInstance,
     ScalingInstanceView,
 )
+from localcloud.ess.states import (
+    ACTIVITY,
+    COUNTED_STATES,
+    FAILED,
+    IN_PROGRESS,
+    IN_SERVICE,
+    INSTANCE,
+    PROTECTED,
+    REJECTED,
+    REMOVING,
+    STANDBY,
+    SUCCESSFUL,
+    WARNING,
+)
 from localcloud.ids import new_id
 from localcloud.kernel import Kernel
 
 SCALING_PROCESSES = ("ScaleIn", "ScaleOut", "HealthCheck", "AlarmNotification", "ScheduledAction")
-# States that count towards the group's capacity.
-COUNTED_STATES = ("InService", "Pending", "Standby", "Protected", "Removing")
 
 
 @dataclass(frozen=True)
@@ -104,7 +117,7 @@ class EssModel:
 
     def activity_in_progress(self, group_id: str) -> ScalingActivity | None:
         return next(
-            (a for a in self.activities.values() if a.group_id == group_id and a.status_code == "InProgress"), None
+            (a for a in self.activities.values() if a.group_id == group_id and a.status_code == IN_PROGRESS), None
         )
 
     def require_ready_for_activity(self, group: ScalingGroup) -> None:
@@ -339,20 +352,20 @@ class EssModel:
                 "IncorrectScalingGroupStatus",
                 f"The scaling group {group.id} has a scaling activity in progress; try again later.",
             )
-        source, target = ("InService", "Standby") if enter else ("Standby", "InService")
+        source, target = (IN_SERVICE, STANDBY) if enter else (STANDBY, IN_SERVICE)
         chosen = [self.member(group, instance_id, (source,), "must be") for instance_id in instance_ids]
         for instance in chosen:
-            instance.lifecycle_state = target
+            INSTANCE.move(instance, target)
         activity = ScalingActivity(
             id=new_id("asa"),
             group_id=group.id,
             cause=f"{'Enter' if enter else 'Exit'} standby via API",
             description=f"{source} -> {target}",
-            status_code="Successful",
             progress=100,
             ended_at=time.time(),
             total_capacity=len(self.members(group.id)),
         )
+        ACTIVITY.move(activity, SUCCESSFUL)  # done at once
         self.activities[activity.id] = activity
         return activity
 
@@ -394,7 +407,7 @@ class EssModel:
         elif target > current:
             self._scale_out(group, activity, target - current)
         else:
-            victims = self.members(group.id, ("InService",))[: current - target]
+            victims = self.members(group.id, (IN_SERVICE,))[: current - target]
             self._scale_in(group, activity, victims)
         return activity
 
@@ -403,8 +416,7 @@ class EssModel:
         group = self.group(group_id, region_id)
         self.require_ready_for_activity(group)
         victims = [
-            self.member(group, i, ("InService", "Standby", "Protected"), "can be removed only when")
-            for i in instance_ids
+            self.member(group, i, (IN_SERVICE, STANDBY, PROTECTED), "can be removed only when") for i in instance_ids
         ]
         remaining = len(self.members(group.id)) - len(victims)
         if remaining < group.min_size:
@@ -456,7 +468,7 @@ class EssModel:
         return launched
 
     def _reject(self, activity: ScalingActivity, message: str) -> None:
-        activity.status_code = "Rejected"
+        ACTIVITY.move(activity, REJECTED)
         activity.status_message = message
         activity.ended_at = time.time()
 
@@ -489,7 +501,11 @@ class EssModel:
     def _settle_scale_out(self, activity: ScalingActivity) -> list[str] | None:
         """New instances whose container group is Running go InService; failed ones are released."""
         states = {iid: self.eci.groups.get(iid) for iid in activity.created_instances}
-        done = [iid for iid, g in states.items() if g is None or g.status in ("Running", "Failed")]
+        done = [
+            iid
+            for iid, g in states.items()
+            if g is None or g.status in (container_group_states.RUNNING, container_group_states.FAILED)
+        ]
         activity.progress = int(100 * len(done) / max(1, len(states)))
         if len(done) < len(states):
             return None
@@ -498,8 +514,8 @@ class EssModel:
             instance = self.instances.get(instance_id)
             if instance is None:
                 continue
-            if container_group is not None and container_group.status == "Running":
-                instance.lifecycle_state = "InService"
+            if container_group is not None and container_group.status == container_group_states.RUNNING:
+                INSTANCE.move(instance, IN_SERVICE)
             else:
                 failed.append(instance_id)
                 self.instances.pop(instance_id, None)
@@ -508,7 +524,7 @@ class EssModel:
 
     def _scale_in(self, group: ScalingGroup, activity: ScalingActivity, victims: list[ScalingInstance]) -> None:
         for instance in victims:
-            instance.lifecycle_state = "Removing"
+            INSTANCE.move(instance, REMOVING)
             activity.destroyed_instances.append(instance.instance_id)
             self.eci.release(instance.instance_id)
         self.kernel.spawn(f"scale-in-{activity.id}", self._follow, activity.id, "ScaleIn", self._settle_scale_in)
@@ -527,10 +543,10 @@ class EssModel:
         activity.ended_at = time.time()
         activity.total_capacity = len(self.members(activity.group_id))
         if not failed:
-            activity.status_code = "Successful"
+            ACTIVITY.move(activity, SUCCESSFUL)
             activity.status_message = f"{kind} of {len(touched)} instance(s) succeeded."
             return
-        activity.status_code = "Failed" if len(failed) == len(touched) else "Warning"
+        ACTIVITY.move(activity, FAILED if len(failed) == len(touched) else WARNING)
         activity.error_code = "InstanceStartFailed"
         activity.error_message = (
             f"{len(failed)} of {len(touched)} instance(s) failed to start: "
@@ -562,7 +578,7 @@ class EssModel:
     def resume(self) -> None:
         """After a restart: finish the activities that were in progress."""
         for activity in self.activities.values():
-            if activity.status_code == "InProgress":
+            if activity.status_code == IN_PROGRESS:
                 kind, settle = (
                     ("ScaleOut", self._settle_scale_out)
                     if activity.created_instances

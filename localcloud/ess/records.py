@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from localcloud.ess.states import IN_PROGRESS, PENDING
+
 
 @dataclass
 class ScalingGroup:
@@ -52,7 +54,7 @@ class ScalingInstance:
     region_id: str
     zone_id: str
     activity_id: str
-    lifecycle_state: str = "Pending"
+    lifecycle_state: str = PENDING
     health_status: str = "Healthy"
     creation_type: str = "AutoCreated"
     created_at: float = field(default_factory=time.time)
@@ -64,7 +66,7 @@ class ScalingActivity:
     group_id: str
     cause: str
     description: str
-    status_code: str = "InProgress"
+    status_code: str = IN_PROGRESS
     status_message: str = ""
     progress: int = 0
     created_instances: list[str] = field(default_factory=list)
