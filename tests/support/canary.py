@@ -5,25 +5,24 @@ log records, and every ACR temporary token localcloud issues to the suite."""
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
-import re
 from pathlib import Path
 
-_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{16,}={0,2}")
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
-def _decoded_runs(blob: bytes):
-    # A run may be glued to neighbouring bytes that look like base64 (a pickle's length byte, a key name), so
-    # every alignment is tried.
-    for run in _BASE64_RUN.findall(blob):
-        for start in range(4):
-            aligned = run[start:].rstrip(b"=")
-            for decode in (base64.b64decode, base64.urlsafe_b64decode):
-                try:
-                    yield decode(aligned + b"=" * (-len(aligned) % 4))
-                except (binascii.Error, ValueError):
-                    pass
+def _base64_cores(secret: bytes) -> set[bytes]:
+    """What every base64 encoding (either alphabet) of bytes that hold ``secret`` contains, whatever bytes come
+    before and after it: for each of the secret's three offsets in a 3-byte group, the characters that encode only
+    the secret's own bits."""
+    cores = set()
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + secret)
+        first = -(-8 * offset // 6)  # the first character no bit of the bytes before the secret reaches
+        end = 8 * (offset + len(secret)) // 6  # past the last character no bit of the bytes after it reaches
+        core = encoded[first:end]
+        cores |= {core, core.translate(_URLSAFE)}
+    return cores
 
 
 def holds_secret(blob: bytes, secret: str) -> bool:
@@ -31,13 +30,13 @@ def holds_secret(blob: bytes, secret: str) -> bool:
 
 
 def secrets_in(blob: bytes, secrets: list[str]) -> set[str]:
-    """Which of ``secrets`` the blob holds, as they are or base64-encoded (decoding the blob once for all)."""
-    needles = {secret: secret.encode() for secret in secrets}
-    found = {secret for secret, needle in needles.items() if needle in blob}
-    if len(found) < len(needles):
-        for decoded in _decoded_runs(blob):
-            found |= {secret for secret, needle in needles.items() if needle in decoded}
-    return found
+    """Which of ``secrets`` the blob holds, as they are or base64-encoded, at any offset and glued to any
+    neighbouring bytes."""
+    return {
+        secret
+        for secret in secrets
+        if any(needle in blob for needle in (secret.encode(), *_base64_cores(secret.encode())))
+    }
 
 
 def files_holding_secret(root: Path, secret: str) -> list[Path]:
