@@ -156,8 +156,7 @@ def follow(
         finished,
         what=f"OOS execution {execution_id}",
         timeout=timeout,
-        first=0.5,
-        cap=2.0,  # a batch pause is answered within two seconds, and the end seen as soon
+        cap=2.0,  # a batch pause is answered within two seconds at most, and the end seen as soon
         excluded=lambda: seen["paused_seconds"],
     )
 

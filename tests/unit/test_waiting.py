@@ -4,7 +4,7 @@ import pytest
 from alibabacloud_tea_openapi.exceptions import ClientException, ThrottlingException
 
 from tasks.cloud_calls import CloudCallFailed
-from tasks.waiting import WaitTimeout, poll
+from tasks.waiting import WaitTimeout, next_delay, poll
 
 
 def _probe(answers):
@@ -36,3 +36,10 @@ def test_the_deadline_still_ends_a_wait_of_hiccups():
     throttled = CloudCallFailed("ess DescribeScalingActivities", ThrottlingException(code="Throttling", message="x"))
     with pytest.raises(WaitTimeout, match="waiting for the activity"):
         poll(lambda: (_ for _ in ()).throw(throttled), what="the activity", timeout=0.05, first=0.01)
+
+
+def test_the_pace_is_a_tenth_of_the_time_waited_between_the_first_interval_and_the_cap():
+    assert next_delay(0.0, first=0.2, cap=5.0) == 0.2
+    assert next_delay(1.0, first=0.2, cap=5.0) == 0.2
+    assert next_delay(4.0, first=0.2, cap=5.0) == pytest.approx(0.4)
+    assert next_delay(30.0, first=0.2, cap=2.0) == 2.0
