@@ -1,9 +1,15 @@
-"""Shared fixtures: one localcloud with Docker-backed instances per test session, reset per test."""
+"""Shared fixtures: two localclouds per test session, one with Docker-backed instances and one with simulated
+instances, the scenario reloaded per test.
+
+``local_cloud`` (and ``control``, ``sdk``, ``seeded`` on top of it) is the Docker-backed one, unless a test is
+parametrized indirectly with the runtime it needs (``"docker"`` or ``"simulated"``), as the contract tests are
+(tests/contract/conftest.py)."""
 
 from __future__ import annotations
 
 import logging
 import os
+from typing import Iterator
 
 import pytest
 from prefect.testing.utilities import prefect_test_harness
@@ -12,7 +18,7 @@ from localcloud import LocalCloud
 from localcloud.control_client import ControlClient
 from localcloud.timing import Latencies
 from tests.support.canary import LogRecords, record_issued_tokens
-from tests.support.requirements import require_docker
+from tests.support.requirements import require_docker, require_registry_binary
 from tests.support.sdk import SdkClients
 
 # Fast but not instant: every state (Pending, Updating, ...) is still observable for a moment.
@@ -26,6 +32,8 @@ TEST_LATENCIES = Latencies(
     oos_wait_delay=0.1,
     oos_task_overhead=0.0,
 )
+# A freshly loaded scenario's instances come up with no waiting at all; the tests' latencies apply once it is loaded.
+SEEDING_LATENCIES = Latencies(**dict.fromkeys(Latencies.model_fields, 0.0))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -54,12 +62,28 @@ def prefect_harness():
         yield
 
 
-@pytest.fixture(scope="session")
-def local_cloud(_no_proxy_for_loopback):
-    require_docker()
-    with LocalCloud(instances="docker", latencies=TEST_LATENCIES.model_copy()) as cloud:
+def _started_cloud(instances: str) -> Iterator[LocalCloud]:
+    require_registry_binary()
+    with LocalCloud(instances=instances, latencies=TEST_LATENCIES.model_copy()) as cloud:
         cloud.issued_tokens = record_issued_tokens(cloud)
         yield cloud
+
+
+@pytest.fixture(scope="session")
+def docker_cloud(_no_proxy_for_loopback) -> Iterator[LocalCloud]:
+    require_docker()
+    yield from _started_cloud("docker")
+
+
+@pytest.fixture(scope="session")
+def simulated_cloud(_no_proxy_for_loopback) -> Iterator[LocalCloud]:
+    yield from _started_cloud("simulated")
+
+
+@pytest.fixture(scope="session")
+def local_cloud(request) -> LocalCloud:
+    """The session's Docker-backed localcloud, or the one its (indirect) parameter names."""
+    return request.getfixturevalue(f"{getattr(request, 'param', 'docker')}_cloud")
 
 
 @pytest.fixture(scope="session")
@@ -67,14 +91,21 @@ def control(local_cloud) -> ControlClient:
     return ControlClient(local_cloud.info.control_url)
 
 
-@pytest.fixture
-def seeded(local_cloud, control) -> dict:
-    """The default scenario, loaded fresh for this test, with no faults and the test latencies."""
+def scenario_loaded(control: ControlClient, scenario: dict | None = None) -> Iterator[dict]:
+    """For a fixture: the scenario (the default one when None) loaded fresh, with no faults and the test
+    latencies; its faults cleared afterwards."""
     control.clear_faults()
+    control.set_latencies(**SEEDING_LATENCIES.model_dump())
+    loaded = control.load_scenario(scenario)
     control.set_latencies(**TEST_LATENCIES.model_dump())
-    seeded = control.load_scenario()
-    yield seeded
+    yield loaded
     control.clear_faults()
+
+
+@pytest.fixture
+def seeded(local_cloud, control) -> Iterator[dict]:
+    """The default scenario, loaded fresh for this test, with no faults and the test latencies."""
+    yield from scenario_loaded(control)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import docker
+import pytest
 from alibabacloud_cr20181201 import models as cr
 
 from tests.support.errors import api_error
@@ -49,6 +50,7 @@ def test_tags_come_from_the_registry(seeded, sdk, local_cloud):
     assert missing.code == "TAG_NOT_EXIST"
 
 
+@pytest.mark.runtimes("docker")
 def test_temporary_token_is_a_real_registry_login(seeded, sdk, local_cloud):
     token = sdk.cr.get_authorization_token(cr.GetAuthorizationTokenRequest(instance_id=_instance_id(sdk))).body
     assert token.temp_username and token.authorization_token and token.expire_time > 0

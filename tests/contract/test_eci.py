@@ -1,7 +1,9 @@
-"""ECI 2018-08-08 through the real SDK client, with real containers behind every instance."""
+"""ECI 2018-08-08 through the real SDK client, on simulated instances and, where a test is about them, on real
+containers behind every instance."""
 
 from __future__ import annotations
 
+import pytest
 from alibabacloud_eci20180808 import models as eci
 
 from tests.support.cloud_views import REGION, container_groups, group_by_name, instances
@@ -30,6 +32,7 @@ def _status_after_update(sdk, group_id: str) -> eci.DescribeContainerGroupsRespo
     return wait_until(settled, timeout=60, what=f"{group_id} to settle")
 
 
+@pytest.mark.runtimes("docker")
 def test_each_instance_is_a_real_container_answering_on_its_own_address(seeded, sdk):
     ids = [i.instance_id for i in instances(sdk, group_by_name(sdk).scaling_group_id)]
     groups = container_groups(sdk, ids)
@@ -42,6 +45,7 @@ def test_each_instance_is_a_real_container_answering_on_its_own_address(seeded, 
         assert page(group.intranet_ip) == "localcloud seed image\n"
 
 
+@pytest.mark.runtimes("docker")
 def test_in_place_update_keeps_the_address_and_serves_the_new_image(seeded, sdk, local_cloud):
     image = push_image(local_cloud, "eci-v2", "eci contract v2\n")
     group_id = instances(sdk, group_by_name(sdk).scaling_group_id)[0].instance_id
@@ -55,6 +59,7 @@ def test_in_place_update_keeps_the_address_and_serves_the_new_image(seeded, sdk,
     assert page(after.intranet_ip) == "eci contract v2\n"
 
 
+@pytest.mark.runtimes("simulated", "docker")
 def test_an_image_that_cannot_be_pulled_fails_the_instance(seeded, sdk, local_cloud):
     registry = local_cloud.cloud.registry.address
     group_id = instances(sdk, group_by_name(sdk).scaling_group_id)[0].instance_id
@@ -68,6 +73,7 @@ def test_an_image_that_cannot_be_pulled_fails_the_instance(seeded, sdk, local_cl
     assert "ErrImagePull" in reasons
 
 
+@pytest.mark.runtimes("simulated", "docker")
 def test_a_crash_looping_container_fails_the_instance(seeded, sdk, local_cloud, control):
     image = push_image(local_cloud, "crashy", "crashy\n")
     control.add_fault(kind="crash_loop", image="@" + image.split("@")[1])

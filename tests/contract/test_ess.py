@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alibabacloud_ess20220222 import models as ess
 
 from tests.support.cloud_views import (
@@ -15,6 +16,7 @@ from tests.support.cloud_views import (
 from tests.support.errors import api_error
 
 
+@pytest.mark.runtimes("simulated", "docker")
 def test_seeded_group_is_an_active_eci_group_with_two_instances(seeded, sdk):
     group = group_by_name(sdk)
     assert (group.group_type, group.lifecycle_state, group.min_size, group.max_size) == ("ECI", "Active", 0, 5)
@@ -136,6 +138,7 @@ def test_create_configuration_and_switch_the_active_one(seeded, sdk):
     assert states == {old_id: "Inactive", new_id: "Active"}
 
 
+@pytest.mark.runtimes("simulated", "docker")
 def test_scale_out_starts_an_instance_on_the_active_configuration(seeded, sdk):
     group = group_by_name(sdk)
     started = sdk.ess.scale_with_adjustment(
@@ -222,6 +225,7 @@ def test_unknown_process_is_refused(seeded, sdk):
     assert error.code == "InvalidParameter" and "Everything" in error.message
 
 
+@pytest.mark.runtimes("simulated", "docker")
 def test_remove_instances_releases_exactly_those_instances(seeded, sdk):
     group = group_by_name(sdk)
     first, second = (i.instance_id for i in instances(sdk, group.scaling_group_id))

@@ -1,15 +1,17 @@
 """OOS 2019-06-01 through the real SDK client: the rolling-update template ACS-ESS-RollingUpdateByUpdateContainerGroup
-run against the seeded ECI group, with real containers behind every instance."""
+run against the seeded ECI group, on simulated instances and, where a test reads what the containers serve or what
+their updates do, on real containers behind every instance."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 from alibabacloud_eci20180808 import models as eci
 from alibabacloud_oos20190601 import models as oos
 
+from tests.conftest import scenario_loaded
 from tests.support.cloud_views import REGION, active_configuration, container_groups, group_by_name, instances
 from tests.support.errors import api_error
 from tests.support.http import page
@@ -54,9 +56,9 @@ FINISHED = ("Success", "Failed", "Cancelled")
 
 
 @pytest.fixture
-def six_instances(seeded, control) -> dict:
+def six_instances(local_cloud, control) -> Iterator[dict]:
     """The default scenario with six InService instances (max 6) instead of two."""
-    return control.load_scenario({"scaling_groups": [{"instances": 6, "max_size": 6}]})
+    yield from scenario_loaded(control, {"scaling_groups": [{"instances": 6, "max_size": 6}]})
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
@@ -143,6 +145,7 @@ def images_of(sdk, instance_ids: list[str]) -> set[str]:
 # -- the invoke path -----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.runtimes("docker")
 def test_rolling_update_updates_every_instance_batch_by_batch(six_instances, sdk, local_cloud, control):
     image = push_image(local_cloud, "oos-v2", "oos rollout v2\n")
     group = group_by_name(sdk)
@@ -276,6 +279,7 @@ def test_rollback_after_a_failure_resumes_processes_and_restores_the_configurati
     assert states[rolled_back.parameters["instanceId"]] == "Standby"
 
 
+@pytest.mark.runtimes("docker")
 def test_rollback_puts_the_previous_image_back_on_every_instance(seeded, sdk, local_cloud):
     image = push_image(local_cloud, "oos-v3", "oos rollout v3\n")
     group = group_by_name(sdk)
@@ -303,6 +307,7 @@ def test_a_rollback_needs_a_source_execution(seeded, sdk):
 # -- cancel and pause ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.runtimes("simulated", "docker")
 def test_cancel_stops_the_execution_and_its_running_children(seeded, sdk, local_cloud, control):
     control.set_latencies(image_pull=3.0)  # keep the first batch's update running while we cancel
     image = push_image(local_cloud, "oos-slow", "slow\n")
@@ -450,6 +455,7 @@ def test_unknown_executions_are_404(seeded, sdk):
     assert (listed.executions, listed.total_count) == ([], 0)  # a filter, not a lookup: no error
 
 
+@pytest.mark.runtimes("docker")
 def test_a_failing_pull_fails_the_rollout_and_rollback_restores_the_old_image(six_instances, sdk, local_cloud, control):
     """The acceptance case: 6 docker-backed instances, batchNumber 3, the new image cannot be pulled."""
     image = push_image(local_cloud, "oos-unpullable", "never pulled\n")

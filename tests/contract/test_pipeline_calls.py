@@ -9,7 +9,8 @@ import pytest
 from alibabacloud_ess20220222 import models as ess
 from alibabacloud_oos20190601 import models as oos
 
-from blocks.credentials import AlibabaCloudCredentials, ProductEndpoints
+from blocks.credentials import AlibabaCloudCredentials
+from deployments.local_cloud_target import local_cloud_credentials
 from tasks.cloud_views import find_group
 from tasks.models import ConfigSnapshot, ImageRef
 from tasks.oos_executions import TEMPLATE, follow, start_execution
@@ -29,13 +30,7 @@ CONTAINER = "nginx"
 @pytest.fixture
 def credentials(local_cloud, prefect_harness) -> AlibabaCloudCredentials:
     # The harness: the rolling update reports its progress as a Prefect artifact.
-    endpoint = f"http://{local_cloud.info.endpoint}"
-    return AlibabaCloudCredentials(
-        access_key_id=local_cloud.info.access_key_id,
-        access_key_secret=local_cloud.info.access_key_secret,
-        region_id=local_cloud.info.region_id,
-        endpoints=ProductEndpoints(ess=endpoint, eci=endpoint, oos=endpoint, cr=endpoint),
-    )
+    return local_cloud_credentials(local_cloud.info.model_dump())
 
 
 @pytest.fixture
@@ -108,6 +103,7 @@ def test_a_lost_start_execution_answer_starts_one_rollout_not_two(before, creden
     assert follow(credentials, execution_id, batch_number=1, timeout=120).status == "Success"
 
 
+@pytest.mark.runtimes("docker")
 def test_a_lost_probe_scale_out_answer_starts_one_probe_not_two(before, credentials, control, sdk):
     started_with = _in_service(sdk)
     control.add_fault(kind="lost_response", product="ess", action="ScaleWithAdjustment", times=1)
@@ -121,6 +117,7 @@ def test_a_lost_probe_scale_out_answer_starts_one_probe_not_two(before, credenti
         assert sorted(_in_service(sdk)) == sorted(started_with)
 
 
+@pytest.mark.runtimes("simulated", "docker")
 def test_a_probe_that_comes_up_on_another_image_fails_verification_and_is_removed(
     before, credentials, control, sdk, local_cloud
 ):
