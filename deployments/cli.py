@@ -358,7 +358,7 @@ def demo(
     ess-eci-test, and show what happened."""
     from deployments.demo import run_demo
 
-    raise typer.Exit(run_demo(as_json=as_json, keep=keep, workdir=Path.cwd()))
+    raise typer.Exit(run_demo(as_json=as_json, keep=keep))
 
 
 def _private_prefect_home() -> None:

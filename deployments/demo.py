@@ -43,7 +43,7 @@ def _release(version: str, workdir: Path) -> ReleaseResult:
         return failed.result
 
 
-def run_demo(*, as_json: bool, keep: bool, workdir: Path) -> int:
+def run_demo(*, as_json: bool, keep: bool) -> int:
     with tempfile.TemporaryDirectory(prefix="eci-release-demo-") as scratch:
         scratch_dir = Path(scratch)
         print("starting localcloud (Docker-backed instances)...", flush=True)
