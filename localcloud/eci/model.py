@@ -18,8 +18,6 @@ from localcloud.ids import iso_utc, new_id
 from localcloud.kernel import Kernel
 from localcloud.runtime.base import ContainerRuntime, GroupHandle, RuntimeFailure
 
-TERMINAL_FOR_LAUNCH = ("Running", "Failed")
-
 
 class EciModel:
     def __init__(self, kernel: Kernel, runtime: ContainerRuntime) -> None:
@@ -234,7 +232,11 @@ class EciModel:
         return {"groups": [asdict(g) for g in self.groups.values()]}
 
     def from_state(self, state: dict[str, Any]) -> None:
-        self.groups = {g["id"]: ContainerGroup(**g) for g in state.get("groups", [])}
+        # State files written before succeeded_at was dropped (nothing ever set it) still load.
+        self.groups = {
+            g["id"]: ContainerGroup(**{k: v for k, v in g.items() if k != "succeeded_at"})
+            for g in state.get("groups", [])
+        }
 
     def resume(self) -> None:
         """After a restart: bring back the containers of every group that was up, and finish interrupted work."""

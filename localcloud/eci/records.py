@@ -24,7 +24,6 @@ class ContainerGroup:
     intranet_ip: str = ""
     runtime_ids: dict[str, str] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)
-    succeeded_at: float | None = None
     failed_at: float | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
     generation: int = 0  # bumped by each update, so a slower earlier operation cannot overwrite a newer one

@@ -42,4 +42,3 @@ CR = Product("cr", "2018-12-01", "cr.aliyuncs.com")
 STS = Product("sts", "2015-04-01", "sts.aliyuncs.com")
 
 PRODUCTS_BY_VERSION = {p.version: p for p in (ESS, ECI, OOS, CR, STS)}
-PRODUCTS_BY_NAME = {p.name: p for p in (ESS, ECI, OOS, CR, STS)}

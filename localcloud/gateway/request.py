@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from localcloud.errors import invalid_parameter, missing_parameter
@@ -16,7 +16,6 @@ class ApiRequest:
     caller: str = "api"  # "api" for calls over HTTP, or the service that made it on the user's behalf ("oos")
     access_key_id: str = ""
     request_id: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def get(self, name: str, default: Any = None) -> Any:
         value = self.params.get(name)
