@@ -1,9 +1,10 @@
 """Scenarios: what the cloud holds when it starts, or after a test loads one through the control endpoint.
 
-The default is the seed example: region cn-hangzhou, an ECI scaling group ``ess-eci-test`` (min 0, max 5)
-with two InService instances whose one container ``nginx`` runs an image localcloud builds and pushes to its
-registry at start, and an ACR Enterprise instance with namespace ``ess_eci_test_namespace`` and repository
-``ess_eci_test_repo``.
+Each group lives in the region it names (the cloud's default region unless it names one): one localcloud serves
+every region, and a call sees only its RegionId's resources. The default is the seed example: region cn-hangzhou,
+an ECI scaling group ``ess-eci-test`` (min 0, max 5) with two InService instances whose one container ``nginx``
+runs an image localcloud builds and pushes to its registry at start, and an ACR Enterprise instance with namespace
+``ess_eci_test_namespace`` and repository ``ess_eci_test_repo``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class ContainerSeed(BaseModel):
 
 class ScalingGroupSeed(BaseModel):
     name: str = "ess-eci-test"
+    region_id: str | None = Field(None, description="the group's region; empty means the cloud's default region")
     min_size: int = Field(0, ge=0)
     max_size: int = Field(5, ge=0)
     instances: int = Field(2, ge=0)
@@ -72,7 +74,10 @@ def load(cloud: "Cloud", scenario: Scenario) -> dict[str, Any]:
             if seed.instances > seed.max_size or seed.min_size > seed.max_size:
                 raise ValueError(f"group {seed.name}: need min_size <= instances <= max_size")
             group = cloud.ess.create_group(
-                name=seed.name, region_id=cloud.kernel.region_id, min_size=seed.min_size, max_size=seed.max_size
+                name=seed.name,
+                region_id=seed.region_id or cloud.kernel.region_id,
+                min_size=seed.min_size,
+                max_size=seed.max_size,
             )
             containers = [
                 {

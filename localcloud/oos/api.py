@@ -56,6 +56,7 @@ def list_executions(oos: OosModel, request: ApiRequest) -> dict[str, Any]:
     executions = _sorted(
         request,
         oos.list_executions(
+            region_id=oos.region_of(request.region_id),
             execution_id=request.str("ExecutionId"),
             parent_execution_id=request.str("ParentExecutionId"),
             template_name=request.str("TemplateName"),
@@ -80,6 +81,7 @@ def list_task_executions(oos: OosModel, request: ApiRequest) -> dict[str, Any]:
     tasks = _sorted(
         request,
         oos.list_task_executions(
+            region_id=oos.region_of(request.region_id),
             execution_id=request.str("ExecutionId"),
             task_execution_id=request.str("TaskExecutionId"),
             parent_task_execution_id=request.str("ParentTaskExecutionId"),
@@ -99,7 +101,7 @@ def list_task_executions(oos: OosModel, request: ApiRequest) -> dict[str, Any]:
 
 @OOS.action("CancelExecution", mutating=True)
 def cancel_execution(oos: OosModel, request: ApiRequest) -> dict[str, Any]:
-    oos.cancel_execution(request.str("ExecutionId", required=True))
+    oos.cancel_execution(request.str("ExecutionId", required=True), region_id=oos.region_of(request.region_id))
     return {}
 
 
@@ -109,6 +111,7 @@ def notify_execution(oos: OosModel, request: ApiRequest) -> dict[str, Any]:
         request.str("ExecutionId", required=True),
         request.str("NotifyType", required=True),
         request.str("NotifyNote", default=""),
+        region_id=oos.region_of(request.region_id),
     )
     return {}
 

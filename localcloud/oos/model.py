@@ -51,7 +51,7 @@ class OosModel:
         resource_group_id: str = "",
     ) -> Execution:
         """Record the execution and run it in the background. Without ``region_id``, in the default region."""
-        region_id = region_id or self._kernel.region_id
+        region_id = self.region_of(region_id)
         with self._kernel.lock:
             if template_name not in STARTABLE:
                 raise ApiError(
@@ -90,18 +90,22 @@ class OosModel:
 
     # -- what users do -----------------------------------------------------------------------------------------
 
-    def cancel_execution(self, execution_id: str, message: str = "Cancelled by CancelExecution.") -> None:
+    def cancel_execution(
+        self, execution_id: str, message: str = "Cancelled by CancelExecution.", *, region_id: str | None = None
+    ) -> None:
         """Cancel the execution, its unfinished tasks and its running child executions. What it already changed
         stays changed (suspended processes stay suspended), as in the cloud. Cancelling a finished execution
         does nothing."""
         with self._kernel.lock:
-            self._cancel_tree(self.execution(execution_id), message)
+            self._cancel_tree(self.execution(execution_id, region_id), message)
             self._kernel.changed()
 
-    def notify_execution(self, execution_id: str, notify_type: str, note: str = "") -> None:
+    def notify_execution(
+        self, execution_id: str, notify_type: str, note: str = "", *, region_id: str | None = None
+    ) -> None:
         """Answer a loop paused by batchPauseOption: Approve/ExecuteTask continue it, Reject cancels it."""
         with self._kernel.lock:
-            execution = self.execution(execution_id)
+            execution = self.execution(execution_id, region_id)
             if notify_type not in NOTIFY_TYPES:
                 raise ApiError(
                     400,
@@ -133,16 +137,23 @@ class OosModel:
 
     # -- queries -----------------------------------------------------------------------------------------------
 
-    def execution(self, execution_id: str) -> Execution:
+    def region_of(self, request_region: str | None) -> str:
+        """The region a call acts in: its RegionId, or the cloud's default region."""
+        return request_region or self._kernel.region_id
+
+    def execution(self, execution_id: str, region_id: str | None = None) -> Execution:
+        """The execution; with ``region_id``, as a caller in that region sees it: an execution lives in the region
+        it was started in, and elsewhere it does not exist."""
         with self._kernel.lock:
             execution = self._ledger.executions.get(execution_id)
-            if execution is None:
+            if execution is None or (region_id is not None and execution.region_id != region_id):
                 raise execution_not_found(execution_id)
             return execution
 
     def list_executions(
         self,
         *,
+        region_id: str | None = None,
         execution_id: str | None = None,
         parent_execution_id: str | None = None,
         template_name: str | None = None,
@@ -157,6 +168,8 @@ class OosModel:
         with self._kernel.lock:
             found = []
             for execution in self._ledger.executions.values():
+                if region_id is not None and execution.region_id != region_id:
+                    continue
                 is_child = bool(execution.parent_execution_id)
                 if execution_id is not None:
                     if execution.execution_id != execution_id:
@@ -183,6 +196,7 @@ class OosModel:
     def list_task_executions(
         self,
         *,
+        region_id: str | None = None,
         execution_id: str | None = None,
         task_execution_id: str | None = None,
         parent_task_execution_id: str | None = None,
@@ -196,6 +210,9 @@ class OosModel:
         with self._kernel.lock:
             found = []
             for task in self._ledger.tasks.values():
+                owner = self._ledger.executions.get(task.execution_id)
+                if region_id is not None and (owner is None or owner.region_id != region_id):
+                    continue
                 if execution_id and task.execution_id != execution_id:
                     continue
                 if task_execution_id and task.task_execution_id != task_execution_id:
