@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -14,7 +15,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from deployments.stack_process import StackProcess
 from localcloud import LocalCloudInfo
 from localcloud.control_client import ControlClient
-from tests.conftest import TEST_LATENCIES
+from tests.conftest import scenario_loaded
 from tests.support.requirements import require_docker
 from tests.support.sdk import SdkClients
 
@@ -51,10 +52,7 @@ def stack_control(stack_cloud) -> ControlClient:
 
 
 @pytest.fixture
-def fresh_group(stack_control):
+def fresh_group(stack_control) -> Iterator[dict]:
     """The seeded scenario loaded anew (a new group id, so no record or pin from another test), with the suite's
     fast latencies."""
-    stack_control.clear_faults()
-    stack_control.set_latencies(**TEST_LATENCIES.model_dump())
-    stack_control.load_scenario()
-    return stack_control
+    yield from scenario_loaded(stack_control)
