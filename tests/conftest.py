@@ -2,8 +2,8 @@
 instances, the scenario reloaded per test.
 
 ``local_cloud`` (and ``control``, ``sdk``, ``seeded`` on top of it) is the Docker-backed one, unless a test is
-parametrized indirectly with the runtime it needs (``"docker"`` or ``"simulated"``), as the contract tests are
-(tests/contract/conftest.py)."""
+parametrized indirectly with the runtime it needs (``"docker"`` or ``"simulated"``), as the contract and
+integration tests are (tests/support/runtimes.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from localcloud.control_client import ControlClient
 from localcloud.timing import Latencies
 from tests.support.canary import LogRecords, record_issued_tokens
 from tests.support.requirements import require_docker, require_registry_binary
+from tests.support.runtimes import MARKER as RUNTIMES_MARKER
 from tests.support.sdk import SdkClients
 
 # Fast but not instant: every state (Pending, Updating, ...) is still observable for a moment.
@@ -34,6 +35,10 @@ TEST_LATENCIES = Latencies(
 )
 # A freshly loaded scenario's instances come up with no waiting at all; the tests' latencies apply once it is loaded.
 SEEDING_LATENCIES = Latencies(**dict.fromkeys(Latencies.model_fields, 0.0))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", RUNTIMES_MARKER)
 
 
 @pytest.fixture(scope="session", autouse=True)

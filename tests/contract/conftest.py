@@ -1,25 +1,13 @@
-"""Which localcloud each contract test talks to: the one with simulated instances, unless the test is marked
-``@pytest.mark.runtimes("docker")`` (it is about the containers themselves: real HTTP answers, real pulls, the
-Docker engine) or ``@pytest.mark.runtimes("simulated", "docker")`` (instances start, change or stop, and both
-runtimes must show the same behaviour), which runs it once on each."""
+"""Contract tests talk to the localcloud with simulated instances, unless marked otherwise: ``runtimes("docker")``
+where a test is about the containers themselves, ``runtimes("simulated", "docker")`` where instances start, fail
+or stop and both runtimes must show the same behaviour (tests/support/runtimes.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-DEFAULT_RUNTIMES = ("simulated",)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        'runtimes(*names): the localcloud runtimes a contract test runs on ("simulated", "docker"); '
-        "simulated when not marked",
-    )
+from tests.support.runtimes import parametrize_local_cloud
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "local_cloud" in metafunc.fixturenames:
-        marker = metafunc.definition.get_closest_marker("runtimes")
-        runtimes = marker.args if marker else DEFAULT_RUNTIMES
-        metafunc.parametrize("local_cloud", runtimes, indirect=True, scope="session")
+    parametrize_local_cloud(metafunc, default=("simulated",))
