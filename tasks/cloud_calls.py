@@ -1,5 +1,6 @@
-"""Calling the cloud: retry what is transient (throttling, 5xx, dropped connections) with jittered
-exponential backoff, and nothing else; and turn API errors into messages that say what went wrong."""
+"""Calling the cloud: take a slot of the call's rate limit when there is one (``tasks/rate_limits.py``), retry what
+is transient (throttling, 5xx, dropped connections) with jittered exponential backoff, and nothing else; and turn
+API errors into messages that say what went wrong."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from urllib3.exceptions import (
 )
 
 from tasks.logs import logger
+from tasks.rate_limits import rate_key, take_slot
 
 T = TypeVar("T")
 
@@ -65,13 +67,17 @@ def backoff_delays(attempts: int, base: float, cap: float) -> list[float]:
 
 
 def call(operation: Callable[[], T], *, what: str, attempts: int = 6, base: float = 0.2, cap: float = 5.0) -> T:
-    """Run one API call, retrying transient failures. ``what`` names the call in logs and errors; a failure
+    """Run one API call, retrying transient failures. ``what`` names the call in logs and errors, as ``product
+    Action`` (``ess DescribeScalingGroups``), which is also the rate limit each attempt takes a slot of; a failure
     that is not transient (or still fails after the last attempt) raises ``CloudCallFailed``.
 
     A call that creates something must carry a ClientToken, so that a retry after a response was lost (the
     request may have succeeded) does not create it twice."""
     delays = backoff_delays(attempts, base, cap)
+    limited = rate_key(what)
     for attempt in range(attempts):
+        if limited:
+            take_slot(limited)
         try:
             return operation()
         except Exception as error:

@@ -1,0 +1,185 @@
+"""Client-side rate limits per product and action, shared by every worker: a fan-out stays under the account's API
+quota instead of being throttled and retrying.
+
+Each limit is a Prefect global concurrency limit with a slot decay (a rate limit) named
+``<prefix>-<product>-<Action>``, e.g. ``eci-release-rate-ess-ModifyEciScalingConfiguration``: the prefix is
+``eci-release-rate`` unless ``ECI_RELEASE_RATE_LIMIT_PREFIX`` says otherwise (one per Alibaba Cloud account, when
+several share a Prefect server). Its slot decay is the calls per second, its limit the burst. It lives in the Prefect
+server, so every worker on every machine draws from the same one. Every SDK call (``tasks/cloud_calls.py``) takes a
+slot of its action's limit before each attempt.
+
+Only a limit that exists costs anything. Which ones exist is read once every 30 s per process (one Prefect API call);
+a call whose action has none, or an inactive one, goes straight out; one that has one takes its slot in one round
+trip to the Prefect server, waiting as long as the limit says. Without a Prefect server (no ``PREFECT_API_URL``: a
+shell with a temporary server) nothing is limited, and while the Prefect server does not answer nothing is either
+(the cloud's own throttling is still retried).
+
+Alibaba Cloud publishes no per-API rates for ESS, ECI, OOS or CR (its Quota Center shows them per account, region and
+API), so the defaults the fan-out creates are conservative: ``DEFAULT_RATES``. Change one in the Prefect UI
+(Concurrency) or with ``prefect gcl update <name> --limit N --slot-decay-per-second N``; add one for any other action
+by creating a limit with its name; disable one (``--disable``) rather than delete it, or the next fan-out creates it
+again.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+import time
+from contextlib import ExitStack
+
+import httpx
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.exceptions import ObjectAlreadyExists
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_KEY, PREFECT_API_URL
+
+from tasks.logs import logger
+
+DEFAULT_PREFIX = "eci-release-rate"
+REFRESH_SECONDS = 30.0
+_READ, _WRITE = 20.0, 5.0  # calls per second
+DEFAULT_RATES: dict[str, float] = {
+    "ess:DescribeScalingGroups": _READ,
+    "ess:DescribeScalingInstances": _READ,
+    "ess:DescribeScalingActivities": _READ,
+    "ess:DescribeEciScalingConfigurations": _READ,
+    "ess:ModifyEciScalingConfiguration": _WRITE,
+    "ess:ScaleWithAdjustment": _WRITE,
+    "ess:RemoveInstances": _WRITE,
+    "ess:ResumeProcesses": _WRITE,
+    "ess:ExitStandby": _WRITE,
+    "eci:DescribeContainerGroups": _READ,
+    "oos:StartExecution": _WRITE,
+    "oos:ListExecutions": _READ,
+    "oos:NotifyExecution": _WRITE,
+    "oos:CancelExecution": _WRITE,
+    "cr:GetAuthorizationToken": _WRITE,
+    "cr:GetRepository": _READ,
+    "cr:GetRepoTag": _READ,
+}
+# How the tasks name their calls: "ess DescribeScalingGroups", "registry login (cr GetAuthorizationToken)".
+_NAMED_CALL = re.compile(r"\b(ess|eci|oos|cr|sts) ([A-Z][A-Za-z]+)\b")
+
+
+def rate_key(what: str) -> str | None:
+    """``product:Action`` of a call named as the tasks name them, or None for a name that is not one."""
+    found = _NAMED_CALL.search(what)
+    return f"{found[1]}:{found[2]}" if found else None
+
+
+def prefix() -> str:
+    return os.environ.get("ECI_RELEASE_RATE_LIMIT_PREFIX") or DEFAULT_PREFIX
+
+
+def limit_name(key: str) -> str:
+    product, action = key.split(":")
+    return f"{prefix()}-{product}-{action}"
+
+
+def burst(rate: float) -> int:
+    """The limit's slots: a second's worth of calls, at least one."""
+    return max(1, math.ceil(rate))
+
+
+def create_missing(rates: dict[str, float]) -> list[str]:
+    """Create the limits of ``rates`` (``product:Action`` -> calls per second) that do not exist; existing ones are
+    left as they are. Returns the names created."""
+    created = []
+    with get_client(sync_client=True) as client:
+        existing = {limit.name for limit in _all_limits(client)}
+        for key, rate in rates.items():
+            name = limit_name(key)
+            if name in existing:
+                continue
+            try:
+                client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(name=name, limit=burst(rate), slot_decay_per_second=rate)
+                )
+                created.append(name)
+            except ObjectAlreadyExists:  # another fan-out created it in the meantime
+                pass
+    if created:
+        logger().info("created the rate limits %s", ", ".join(created))
+    return created
+
+
+def _all_limits(client) -> list:
+    limits, page = [], 200
+    while True:
+        batch = client.read_global_concurrency_limits(limit=page, offset=len(limits))
+        limits += batch
+        if len(batch) < page:
+            return limits
+
+
+class _Limiter:
+    """The limits this process knows of, re-read every ``REFRESH_SECONDS``, and a Prefect client of its own kept
+    open for them: one opened per call costs several times the call, and a flow run's own client closes with the
+    run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stack = ExitStack()
+        self._client = None
+        self._api_url: str | None = None
+        self._names: frozenset[str] = frozenset()
+        self._read_at = -math.inf
+
+    def take(self, key: str) -> None:
+        name = limit_name(key)
+        client = self._client_if_limited(name)
+        if client is None:
+            return
+        try:
+            while True:
+                try:
+                    client.increment_concurrency_slots(names=[name], slots=1, mode="rate_limit")
+                    return
+                except httpx.HTTPStatusError as error:
+                    if error.response.status_code != 423:  # 423: no slot yet; Retry-After says when
+                        raise
+                    time.sleep(float(error.response.headers.get("Retry-After", 1)))
+        except Exception as error:
+            self._forget(f"could not take a slot of {name} ({error}): calls go unlimited for now")
+
+    def _client_if_limited(self, name: str):
+        url = PREFECT_API_URL.value()
+        if not url:
+            return None
+        with self._lock:
+            if url != self._api_url:
+                self._stack.close()
+                client = SyncPrefectClient(
+                    url, auth_string=PREFECT_API_AUTH_STRING.value(), api_key=PREFECT_API_KEY.value()
+                )
+                self._client = self._stack.enter_context(client)
+                self._api_url, self._read_at = url, -math.inf
+            if time.monotonic() - self._read_at > REFRESH_SECONDS:
+                self._read_at = time.monotonic()
+                try:
+                    mine = prefix() + "-"
+                    self._names = frozenset(
+                        limit.name
+                        for limit in _all_limits(self._client)
+                        if limit.active and limit.name.startswith(mine)
+                    )
+                except Exception as error:
+                    self._names = frozenset()
+                    logger().warning("could not read the rate limits (%s): calls go unlimited for now", error)
+            return self._client if name in self._names else None
+
+    def _forget(self, why: str) -> None:
+        with self._lock:
+            self._names, self._read_at = frozenset(), time.monotonic()
+        logger().warning(why)
+
+
+_limiter = _Limiter()
+
+
+def take_slot(key: str) -> None:
+    """Wait for a slot of the call's rate limit, when one exists."""
+    _limiter.take(key)
