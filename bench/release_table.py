@@ -1,0 +1,694 @@
+"""The release benchmark of issue 11: one table, every row measured in the same run, with the issue's targets.
+
+    .venv/bin/python -m bench.release_table [--instances 6] [--batches 3] [--update 3] [--new-instance 4]
+        [--image-pull S] [--container-start S] [--stay-up S] [--instance-schedule S] [--activity-overhead S]
+        [--oos-wait-delay S] [...every other latency of localcloud.timing.Latencies] [--sizes 2,20,200]
+        [--repeat 1] [--peer-poll 2]
+
+Starts, on loopback: a Prefect server (SQLite, in a scratch PREFECT_HOME), a localcloud with Docker-backed
+instances (one group of ``--instances``) and one with simulated instances (a group per ``--sizes``), both with
+the same latencies. Then, in this order:
+
+2. a nightly run of the sample app (changed tree: build, push, release), then the same nightly unchanged, in this
+   process against the running server: wall, API calls, mutating calls, images built;
+1. ``--repeat`` times, a release of a new image by digest with ``eci-release release`` (a child process) and the
+   same with the peer script (``bench/peer_sdk.py``, a child process), each against the cloud's critical path;
+3. a release with ``eci-release release`` to each simulated group: API calls by action;
+4. fan-out (``fan_out_rows``: not built yet);
+5. the peak RSS of each release process above (``os.wait4``'s ``ru_maxrss`` of the child).
+
+It measures and prints; it asserts nothing (bench/README.md says what each row means).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from bench.cloud_time import CloudWork, answers, cloud_work, on_the_path, serial_seconds
+from deployments.processes import Children, free_port, wait_http_ok
+from localcloud import LocalCloud
+from localcloud.control_client import ControlClient
+from localcloud.registry.seed_image import push_http_image
+from localcloud.scenario import ScalingGroupSeed, Scenario
+from localcloud.timing import Latencies
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+REPOSITORY = "ess_eci_test_namespace/ess_eci_test_repo"
+GROUP, CONTAINER = "ess-eci-test", "nginx"
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+TARGET_RATIO = 1.05
+TARGET_NIGHTLY_SECONDS = 3.0
+TARGET_FAN_OUT = 1.5
+TARGET_PEAK_MB = 300
+
+
+@dataclass
+class Row:
+    number: str
+    what: str
+    measured: str
+    target: str = ""
+    verdict: str = ""  # PASS, MISS, or empty where the issue sets no target
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+# -- processes --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ChildRun:
+    command: list[str]
+    started: float  # epoch seconds
+    ended: float
+    wall: float
+    peak_mb: float  # the child's maximum resident set size
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def last_json(self) -> dict[str, Any]:
+        lines = [line for line in self.stdout.splitlines() if line.startswith("{")]
+        if not lines:
+            raise RuntimeError(
+                f"{' '.join(self.command[:2])} printed no JSON (exit {self.returncode}): {self.stderr.strip()[-2000:]}"
+            )
+        return json.loads(lines[-1])
+
+
+def run_child(command: list[str], env: dict[str, str]) -> ChildRun:
+    """Run ``command`` to its end; its wall time and its own peak RSS (``wait4`` reports the child's rusage alone,
+    where ``RUSAGE_CHILDREN`` would be the maximum over every child waited for so far)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started, clock = time.time(), time.monotonic()
+        process = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - clock
+        out.seek(0)
+        err.seek(0)
+        return ChildRun(
+            command, started, time.time(), wall, usage.ru_maxrss / 1024, process.returncode, out.read(), err.read()
+        )
+
+
+def start_prefect_server(log_dir: Path, api_url: str):
+    """``prefect server start`` on loopback, on the PREFECT_HOME and PREFECT_API_URL of this process's environment;
+    returns the running children (stop them with ``stop_all``)."""
+    children = Children(log_dir)
+    port = api_url.rsplit(":", 1)[1].split("/")[0]
+    database = f"sqlite+aiosqlite:///{Path(os.environ['PREFECT_HOME']) / 'prefect.db'}"
+    server = children.start(
+        "prefect-server",
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", port],
+        env={**os.environ, "PREFECT_API_DATABASE_CONNECTION_URL": database},
+    )
+    try:
+        wait_http_ok(f"{api_url}/health", 180, server, "the Prefect server")
+    except BaseException:
+        children.stop_all()
+        raise
+    return children
+
+
+class HealthStandIn:
+    """Simulated instances run nothing, so nothing answers their health checks: this answers 200 on one port of every
+    loopback address (the simulated group's releases are told to check that port), and nothing elsewhere."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                if not self.connection.getsockname()[0].startswith("127."):
+                    self.send_error(403)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", "3")
+                self.end_headers()
+                self.wfile.write(b"ok\n")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("0.0.0.0", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# -- the clouds -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    """A localcloud with the pipeline's environment for it."""
+
+    cloud: LocalCloud
+    control: ControlClient
+    env: dict[str, str]
+    group_ids: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, instances: str, latencies: Latencies, scenario: Scenario) -> "Target":
+        cloud = LocalCloud(instances=instances, latencies=latencies, scenario=scenario)
+        cloud.start()
+        return cls.of(cloud)
+
+    @classmethod
+    def of(cls, cloud: LocalCloud) -> "Target":
+        """A started cloud."""
+        from deployments.local_cloud_target import pipeline_environment
+
+        control = ControlClient(cloud.info.control_url)
+        groups = {g["name"]: g["id"] for g in control.state()["ess"]["groups"]}
+        env = {**os.environ, **pipeline_environment(cloud.info.model_dump())}
+        return cls(cloud, control, env, groups)
+
+    def push(self, label: str) -> str:
+        """A new image (a web page saying ``label``) in the cloud's registry; its digest."""
+        return push_http_image(self.cloud.cloud.registry, REPOSITORY, label, f"{label}\n")
+
+    def pinned(self, digest: str) -> str:
+        return f"{self.cloud.info.registry}/{REPOSITORY}@{digest}"
+
+
+def new_label() -> str:
+    return f"bench-{uuid.uuid4().hex[:8]}"
+
+
+# -- one release ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Measured:
+    who: str
+    status: str
+    started: float  # epoch seconds: the process's start and end
+    ended: float
+    wall: float  # the pipeline: its flow run's (Prefect's start to end); the peer: its timed part
+    process_wall: float
+    peak_mb: float
+    work: list[CloudWork]
+    calls: list[dict[str, Any]]
+    result: dict[str, Any]
+
+    @property
+    def critical_path(self) -> float:
+        return serial_seconds(self.work)
+
+    @property
+    def ratio(self) -> float:
+        return self.wall / self.critical_path if self.critical_path else float("inf")
+
+
+def flow_run_wall(since: float) -> float | None:
+    """The newest flow run started since ``since``: from Running to its end, as the Prefect server recorded it."""
+    from datetime import datetime, timezone
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStartTime
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    after = datetime.fromtimestamp(since, timezone.utc)
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=after)),
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=1,
+        )
+    if not runs or runs[0].end_time is None:
+        return None
+    return runs[0].end_time.timestamp() - runs[0].start_time.timestamp()
+
+
+def pipeline_release(
+    target: Target, group: str, batches: int, health_port: int | None = None, digest: str | None = None
+) -> Measured:
+    """``eci-release release`` of a new image by digest, in a child process."""
+    digest = digest or target.push(new_label())
+    command = [
+        str(BIN / "eci-release"),
+        *("release", "--group", group, "--container", CONTAINER, "--repository", REPOSITORY),
+        *("--digest", digest, "--batch-number", str(batches), "--json"),
+        *(("--health-port", str(health_port)) if health_port else ()),
+    ]
+    mark = target.control.audit_mark()
+    child = run_child(command, target.env)
+    result = child.last_json()
+    calls = target.control.audit(mark)
+    work = cloud_work(target.control.state(), target.group_ids[group], child.started, child.ended, answers(calls))
+    wall = flow_run_wall(child.started)
+    return Measured(
+        "pipeline",
+        result.get("status", "?"),
+        child.started,
+        child.ended,
+        wall if wall is not None else child.wall,
+        child.wall,
+        child.peak_mb,
+        work,
+        calls,
+        result,
+    )
+
+
+def peer_release(target: Target, group: str, batches: int, poll: float) -> Measured:
+    """The peer script, in a child process, then its scale-out removed again (outside its timed part)."""
+    digest = target.push(new_label())
+    info = target.cloud.info
+    env = {k: v for k, v in target.env.items() if k not in PROXY_VARIABLES}
+    command = [
+        sys.executable,
+        *("-m", "bench.peer_sdk", "--endpoint", info.endpoint, "--region", info.region_id, "--group", group),
+        *("--container", CONTAINER, "--image", target.pinned(digest), "--batch-number", str(batches)),
+        *("--poll", str(poll)),
+    ]
+    mark = target.control.audit_mark()
+    child = run_child(command, env)
+    result = child.last_json()
+    if result["status"] != "released":
+        return Measured(
+            "peer", "failed", child.started, child.ended, child.wall, child.wall, child.peak_mb, [], [], result
+        )
+    work = cloud_work(target.control.state(), target.group_ids[group], result["started"], result["ended"])
+    calls = [e for e in target.control.audit(mark) if e["time"] <= result["ended"]]
+    return Measured(
+        "peer", "released", child.started, child.ended, result["wall"], child.wall, child.peak_mb, work, calls, result
+    )
+
+
+# -- the rows ---------------------------------------------------------------------------------------------------
+
+
+def measure_nightly(target: Target, scratch: Path, batches: int) -> list[dict[str, Any]]:
+    """Row 2's runs: the sample app's nightly, changed then unchanged, run as the nightly deployment runs it (trigger
+    nightly), in this process against the running Prefect server. Images built are counted on the Docker engine
+    among the images carrying the tree's cache key (other processes may build on the same engine meanwhile)."""
+    import docker
+
+    from deployments.sample_app import stage_sample_app
+    from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
+    from flows.release import ReleaseFailed, release
+    from tasks.build import CACHE_LABEL
+
+    os.environ.update({k: v for k, v in target.env.items() if k.startswith(("ALIBABA_CLOUD_", "ECI_RELEASE_"))})
+    engine = docker.from_env()
+    name = new_label()
+    source = SourceSpec(context=str(stage_sample_app(name, scratch / name)))
+    tagged = f"{target.cloud.info.registry}/{REPOSITORY}:{name}"
+
+    def images_of_the_tree() -> set[str]:
+        try:
+            key = engine.images.get(tagged).labels.get(CACHE_LABEL)
+        except docker.errors.ImageNotFound:
+            return set()
+        return {image.id for image in engine.images.list(filters={"label": f"{CACHE_LABEL}={key}"})}
+
+    measured = []
+    for _ in ("changed", "unchanged"):
+        mark, before = target.control.audit_mark(), images_of_the_tree()
+        started = time.monotonic()
+        try:
+            result = release(
+                target=TargetSpec(scaling_group=GROUP, container=CONTAINER),
+                image=ImageSpec(repository=REPOSITORY, tag=name),
+                source=source,
+                rollout=RolloutSpec(batch_number=batches),
+                trigger="nightly",
+            )
+        except ReleaseFailed as failed:
+            result = failed.result
+        wall = time.monotonic() - started
+        calls = target.control.audit(mark)
+        measured.append(
+            {
+                "status": result.status if result.status in ("released", "unchanged") else result.message,
+                "wall": wall,
+                "calls": len(calls),
+                "mutating": sum(1 for e in calls if e["mutating"] and e["status"] == 200),
+                "built": len(images_of_the_tree() - before),
+                "build": result.skipped.get("build", "built"),
+            }
+        )
+    return measured
+
+
+def nightly_rows(changed: dict[str, Any], unchanged: dict[str, Any]) -> list[Row]:
+    """Row 2: the unchanged nightly rerun."""
+    where = f"({unchanged['status']}; the changed run before it: {changed['status']}, {changed['wall']:.1f} s)"
+    seconds = TARGET_NIGHTLY_SECONDS
+    return [
+        Row(
+            "2",
+            f"nightly rerun, unchanged tree: wall {where}",
+            f"{unchanged['wall']:.2f} s",
+            f"< {seconds:.0f} s",
+            verdict(unchanged["wall"] < seconds),
+        ),
+        Row("2", "nightly rerun: API calls (all answered, the pipeline's)", str(unchanged["calls"])),
+        Row("2", "nightly rerun: mutating calls", str(unchanged["mutating"]), "0", verdict(unchanged["mutating"] == 0)),
+        Row(
+            "2",
+            f"nightly rerun: images built (its build stage: {unchanged['build']})",
+            str(unchanged["built"]),
+            "0",
+            verdict(unchanged["built"] == 0),
+        ),
+    ]
+
+
+def _path_text(m: Measured) -> str:
+    kinds: Counter = Counter()
+    for piece in on_the_path(m.work):
+        kinds[piece.name.split(" ")[0]] += piece.seconds
+    pieces = " + ".join(f"{kind} {seconds:.1f}" for kind, seconds in kinds.items())
+    paused = _paused(m.work)
+    return f"{m.critical_path:.1f} s ({pieces}" + (
+        f"; OOS paused {paused:.1f} s for the gate, not counted)" if paused else ")"
+    )
+
+
+def _paused(work: list[CloudWork]) -> float:
+    """Seconds the OOS execution waited between batches for its caller's answer."""
+    oos = [w for w in work if w.name.startswith("OOS ")]
+    return (max(w.end for w in oos) - min(w.start for w in oos) - sum(w.seconds for w in oos)) if oos else 0.0
+
+
+def release_rows(pipeline: list[Measured], peer: list[Measured], peer_poll: float) -> list[Row]:
+    """Row 1: the pipeline's flow-run wall and the peer's timed wall against each one's critical path (the median
+    ratio over the repeats), and the pipeline's whole process."""
+
+    def row(who: str, runs: list[Measured]) -> tuple[Row, float | None]:
+        ok = [m for m in runs if m.status == "released" and m.critical_path > 0]
+        if not ok:
+            return Row("1", who, "failed (below)"), None
+        ratio = statistics.median(m.ratio for m in ok)
+        spread = f" (runs: {', '.join(f'{m.ratio:.2f}x' for m in ok)})" if len(ok) > 1 else ""
+        last = ok[-1]
+        measured = f"{last.wall:.1f} s / {last.critical_path:.1f} s = {ratio:.2f}x{spread}"
+        return Row("1", f"{who}: wall / critical path {_path_text(last)}", measured), ratio
+
+    mine, my_ratio = row("pipeline (eci-release release, its flow run)", pipeline)
+    theirs, their_ratio = row(f"peer SDK script (polls every {peer_poll:g} s)", peer)
+    mine.target = f"<= {TARGET_RATIO}x and < the peer's" + (f" {their_ratio:.2f}x" if their_ratio else "")
+    if my_ratio is not None:
+        mine.verdict = verdict(my_ratio <= TARGET_RATIO and their_ratio is not None and my_ratio < their_ratio)
+    rows = [mine, theirs]
+    released = [m for m in pipeline if m.status == "released" and m.critical_path > 0]
+    if released:
+        last = released[-1]
+        measured = f"{last.process_wall:.1f} s = {last.process_wall / last.critical_path:.2f}x"
+        rows.insert(1, Row("1", "pipeline: the eci-release process, start to exit", measured))
+    return rows
+
+
+def calls_by_action(calls: list[dict[str, Any]]) -> Counter:
+    return Counter((e["caller"], f"{e['product']} {e['action']}") for e in calls)
+
+
+def scale_rows(runs: dict[int, Measured], batches: int) -> list[Row]:
+    """Row 3: API calls per release by action for each group size; the pipeline's are judged, OOS's on its
+    behalf (the template's own per-instance work) shown."""
+    sizes = sorted(runs)
+    counts = {n: calls_by_action(runs[n].calls) for n in sizes}
+    keys = sorted({k for c in counts.values() for k in c}, key=lambda k: (k[0] != "api", -counts[sizes[-1]][k], k))
+    rows = []
+    for caller, action in keys:
+        who = "" if caller == "api" else f" (by {caller} on its behalf)"
+        rows.append(Row("3", f"API calls, {action}{who}", " / ".join(str(counts[n][(caller, action)]) for n in sizes)))
+    totals = {n: sum(c for (caller, _), c in counts[n].items() if caller == "api") for n in sizes}
+    behalf = {n: sum(counts[n].values()) - totals[n] for n in sizes}
+    failed = [f"{n}: {runs[n].status}, below" for n in sizes if runs[n].status != "released"]
+    rows.append(
+        Row(
+            "3",
+            f"API calls by OOS on the pipeline's behalf, for {sizes} instances",
+            " / ".join(str(behalf[n]) for n in sizes),
+        )
+    )
+    small, big = sizes[-2], sizes[-1]
+    per_instance = (totals[big] - totals[small]) / (big - small)
+    rows.append(
+        Row(
+            "3",
+            f"API calls by the pipeline, for {sizes} instances in {batches} batches"
+            + (f" (not released: {', '.join(failed)})" if failed else ""),
+            " / ".join(str(totals[n]) for n in sizes)
+            + f"; {per_instance:.2f} more per added instance ({small} -> {big})",
+            "< 1 call per added instance (paged reads, no per-instance polling)",
+            verdict(per_instance < 1 and not failed),
+        )
+    )
+    return rows
+
+
+def fan_out_rows() -> list[Row]:
+    """Row 4: one image to 1, 5 and 20 groups (and 2 regions), the wall of 20 against one.
+
+    The hook for the fan-out flow of issue 11 (``flows/fan_out.py``, ``eci-release release`` taking several
+    ``--group``s), which another change is building. Each group's release is a run of the ``release`` deployment,
+    so measuring it needs what ``eci-release up`` sets up (deployments/stack.py: the work pool, ``prefect deploy``,
+    workers): seed the groups (``ScalingGroupSeed`` with a ``region`` for the second region), run ``eci-release
+    release --group G1 --group G2 ... --json`` in a child process (``run_child``) for 1, 5 and 20 groups, and
+    return the walls, the ratio of 20 groups to one against ``TARGET_FAN_OUT``, and any throttling error in the
+    result's groups (the audit log's ``code == "Throttling"`` entries say how often the cloud throttled)."""
+    target = f"20 groups <= {TARGET_FAN_OUT}x one group, no throttling error surfacing"
+    tracked = subprocess.run(
+        ["git", "ls-files", "--error-unmatch", "flows/fan_out.py"], cwd=REPO_ROOT, capture_output=True
+    ).returncode
+    if tracked == 0:
+        note = "flows/fan_out.py is on main; bench.release_table.fan_out_rows does not measure it yet"
+    else:
+        note = "not built yet (" + (
+            "in the working tree only)" if (REPO_ROOT / "flows/fan_out.py").exists() else "no flows/fan_out.py)"
+        )
+    return [Row("4", "fan-out: one image to 1, 5, 20 groups (2 regions)", note, target, "")]
+
+
+def memory_rows(docker_run: list[Measured], peer: list[Measured], scale: dict[int, Measured]) -> list[Row]:
+    """Row 5: each release process's peak RSS (the eci-release child, as ``wait4`` reports it); the target is
+    judged on the biggest group's release, which must have released."""
+    rows = []
+    if docker_run:
+        biggest = max(m.peak_mb for m in docker_run)
+        rows.append(Row("5", "peak RSS of the release process, Docker-backed instances", f"{biggest:.0f} MB"))
+    for n, m in sorted(scale.items()):
+        big = n == max(scale)
+        note = "" if m.status == "released" else f" (the release {m.status}: below)"
+        rows.append(
+            Row(
+                "5",
+                f"peak RSS of the release process, {n} simulated instances{note}",
+                f"{m.peak_mb:.0f} MB",
+                f"< {TARGET_PEAK_MB} MB" if big else "",
+                verdict(m.peak_mb < TARGET_PEAK_MB and not note) if big else "",
+            )
+        )
+    if peer:
+        rows.append(Row("5", "peak RSS of the peer script", f"{max(m.peak_mb for m in peer):.0f} MB"))
+    return rows
+
+
+def render(rows: list[Row]) -> str:
+    lines = ["| # | what | measured | target | |", "|---|---|---|---|---|"]
+    lines += [f"| {r.number} | {r.what} | {r.measured} | {r.target} | {r.verdict} |" for r in rows]
+    return "\n".join(lines)
+
+
+def details(pipeline: list[Measured], peer: list[Measured]) -> str:
+    """Where the last pipeline release and the last peer run spent their time, against the cloud's."""
+    lines = []
+    for m in [*pipeline[-1:], *peer[-1:]]:
+        if m.status != "released":
+            continue
+        mine = [e for e in m.calls if e["caller"] == "api"]
+        span = (
+            "the process, start to exit" if m.who == "pipeline" else "its timed part, first call to checked scale-out"
+        )
+        lines.append(
+            f"\n{m.who}: wall {m.wall:.2f} s (process {m.process_wall:.2f} s), critical path {m.critical_path:.2f} s, "
+            f"{len(mine)} API calls by it and {len(m.calls) - len(mine)} by OOS on its behalf; start and end: {span}"
+        )
+        if mine:
+            first, last = mine[0]["time"], mine[-1]["time"]
+            lines.append(f"  start -> first API call              {first - m.started:7.2f} s")
+            lines.append(f"  first -> last API call               {last - first:7.2f} s")
+            lines.append(f"  last API call -> end                 {m.ended - last:7.2f} s")
+        for stage, seconds in m.result.get("timings", {}).items():
+            lines.append(f"  stage {stage:<31}{seconds:7.2f} s")
+        for piece in on_the_path(m.work):
+            lines.append(f"  cloud {piece.name:<50}{piece.seconds:7.2f} s  at +{piece.start - m.started:.2f} s")
+        if paused := _paused(m.work):
+            lines.append(f"  OOS paused between batches, waiting for the health gate's answer: {paused:.2f} s")
+    return "\n".join(lines)
+
+
+def failures(measured: "Measurements") -> str:
+    """What each release that did not release said (its JSON line's message), for the rows marked "below"."""
+    runs = [("row 1, pipeline", m) for m in measured.pipeline] + [("row 1, peer", m) for m in measured.peer]
+    runs += [(f"row 3, {n} instances", m) for n, m in sorted(measured.scale.items())]
+    lines = [
+        f"{where}: {m.status}: {' '.join(str(m.result.get('message', '')).split())[:600]}"
+        for where, m in runs
+        if m.status != "released"
+    ]
+    return "\n".join(["", "not released:", *lines]) if lines else ""
+
+
+# -- the command ------------------------------------------------------------------------------------------------
+
+
+def latency_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--update",
+        type=float,
+        default=3.0,
+        help="seconds of an in-place update: split evenly over image pull, container start, stay up",
+    )
+    parser.add_argument(
+        "--new-instance",
+        type=float,
+        default=4.0,
+        help="seconds of a new instance: the update's plus instance scheduling",
+    )
+    for name, info in Latencies.model_fields.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=float, default=None, help=info.description)
+
+
+def latencies_from(args: argparse.Namespace) -> Latencies:
+    """``--update`` and ``--new-instance`` set the update's and start's parts; any latency given by name wins."""
+    share = args.update / 3
+    values = {
+        **Latencies().model_dump(),
+        "image_pull": share,
+        "container_start": share,
+        "stay_up": share,
+        "instance_schedule": max(0.0, args.new_instance - args.update),
+    }
+    for name in Latencies.model_fields:
+        if getattr(args, name) is not None:
+            values[name] = getattr(args, name)
+    return Latencies(**values)
+
+
+@dataclass
+class Measurements:
+    batches: int
+    peer_poll: float
+    pipeline: list[Measured] = field(default_factory=list)
+    peer: list[Measured] = field(default_factory=list)
+    nightly: list[dict[str, Any]] = field(default_factory=list)  # the changed run, then the unchanged one
+    scale: dict[int, Measured] = field(default_factory=dict)
+
+
+def table_rows(measured: Measurements) -> list[Row]:
+    rows = release_rows(measured.pipeline, measured.peer, measured.peer_poll) if measured.pipeline else []
+    rows += nightly_rows(*measured.nightly) if measured.nightly else []
+    rows += scale_rows(measured.scale, measured.batches) if len(measured.scale) > 1 else []
+    rows += fan_out_rows()
+    return rows + memory_rows(measured.pipeline, measured.peer, measured.scale)
+
+
+def measure(args: argparse.Namespace, latencies: Latencies, scratch: Path, stand_in: HealthStandIn) -> Measurements:
+    """Every row's runs, on the two clouds (started here, stopped before it returns)."""
+    skip = set(args.skip.split(","))
+    sizes = [int(n) for n in args.sizes.split(",") if n]
+    measured = Measurements(args.batches, args.peer_poll)
+    real = simulated = None
+    try:
+        if not {"1", "2"} <= skip:
+            seed = ScalingGroupSeed(instances=args.instances, max_size=args.instances + 2)
+            real = Target.start("docker", latencies, Scenario(scaling_groups=[seed]))
+        if "2" not in skip:
+            print("row 2: a nightly run, changed then unchanged", file=sys.stderr)
+            measured.nightly = measure_nightly(real, scratch, args.batches)
+        for n in range(0 if "1" in skip else args.repeat):
+            print(f"row 1: a pipeline and a peer release ({n + 1}/{args.repeat})", file=sys.stderr)
+            measured.pipeline.append(pipeline_release(real, GROUP, args.batches))
+            measured.peer.append(peer_release(real, GROUP, args.batches, args.peer_poll))
+        if "3" not in skip and sizes:
+            print(f"row 3: a release to simulated groups of {sizes} instances", file=sys.stderr)
+            seeds = [ScalingGroupSeed(name=f"bench-{n}", instances=n, max_size=n + 1) for n in sizes]
+            simulated = Target.start("simulated", latencies, Scenario(scaling_groups=seeds, wait_seconds=600))
+            for n in sizes:
+                measured.scale[n] = pipeline_release(simulated, f"bench-{n}", args.batches, health_port=stand_in.port)
+    finally:
+        for target in (simulated, real):
+            if target is not None:
+                target.cloud.stop()
+    return measured
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=6, help="Docker-backed instances in the release group")
+    parser.add_argument("--batches", type=int, default=3, help="OOS batches")
+    parser.add_argument("--sizes", default="2,20,200", help="simulated group sizes for the API-call row")
+    parser.add_argument("--repeat", type=int, default=1, help="pipeline and peer releases of row 1 (median ratio)")
+    parser.add_argument("--peer-poll", type=float, default=2.0, help="seconds between the peer's status reads")
+    parser.add_argument("--skip", default="", help="rows to leave out, e.g. 2,3 for a quicker look at row 1")
+    latency_options(parser)
+    args = parser.parse_args(argv)
+    latencies = latencies_from(args)
+
+    scratch = Path(tempfile.mkdtemp(prefix="eci-release-bench-"))
+    home = scratch / "prefect-home"
+    home.mkdir(mode=0o700)
+    os.environ.update(
+        PREFECT_HOME=str(home),
+        PREFECT_API_URL=f"http://127.0.0.1:{free_port()}/api",
+        DO_NOT_TRACK="1",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
+    for name in PROXY_VARIABLES:  # every call goes to loopback
+        os.environ.pop(name, None)
+    # The simulated cloud seeds hundreds of instances at once: its registry client's pool says so, harmlessly.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+    started = time.monotonic()
+    server = start_prefect_server(scratch, os.environ["PREFECT_API_URL"])
+    stand_in = HealthStandIn()
+    try:
+        measured = measure(args, latencies, scratch, stand_in)
+    finally:
+        stand_in.stop()
+        server.stop_all()
+    update = latencies.image_pull + latencies.container_start + latencies.stay_up
+    print(
+        f"\n{args.instances} Docker-backed instances in {args.batches} batches; an in-place update of {update:.1f} s "
+        f"and a new instance of {update + latencies.instance_schedule:.1f} s plus the real pull and start; "
+        f"OOS wait delay {latencies.oos_wait_delay} s, activity bookkeeping {latencies.activity_overhead} s "
+        f"(all: {latencies.model_dump()}). {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; "
+        f"{time.monotonic() - started:.0f} s in all.\n"
+    )
+    print(render(table_rows(measured)))
+    print(details(measured.pipeline, measured.peer))
+    print(failures(measured))
+    shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
