@@ -1,4 +1,5 @@
-"""Container groups without Docker: the same states, timings and failures, and nothing actually running.
+"""Container groups without Docker: the same states, timings and failures, and nothing actually running but a
+tiny HTTP answer on each instance's address and ports (``simulated_http``), for health checks.
 
 Images from localcloud's registry must really be there (an unknown tag fails to pull, as it would on ECI);
 images from anywhere else are taken on trust.
@@ -16,6 +17,7 @@ from localcloud.registry.service import Registry
 from localcloud.runtime.addresses import GroupAddresses, NoFreeAddress
 from localcloud.runtime.base import ContainerSpec, GroupHandle
 from localcloud.runtime.failures import crash_looping, create_failed, injected_pull_failure, pull_failed
+from localcloud.runtime.simulated_http import SimulatedHttp
 from localcloud.timing import Latencies
 
 
@@ -28,6 +30,7 @@ class SimulatedRuntime:
         self.registry = registry
         self._addresses = GroupAddresses()
         self._running: dict[str, dict[str, str]] = {}  # group id -> its (pretend) container ids
+        self._http = SimulatedHttp()
 
     def launch(self, group_id: str, containers: list[ContainerSpec]) -> GroupHandle:
         self._pull(containers)
@@ -44,6 +47,7 @@ class SimulatedRuntime:
     def replace(self, handle: GroupHandle, containers: list[ContainerSpec]) -> GroupHandle:
         self._addresses.keep(handle.group_id, handle.ip)
         self._running.pop(handle.group_id, None)  # the old containers stop first
+        self._http.stop_serving(handle.group_id)
         self._pull(containers)
         return self._start(handle.group_id, handle.ip, containers)
 
@@ -52,10 +56,12 @@ class SimulatedRuntime:
 
     def destroy(self, handle: GroupHandle) -> None:
         self._running.pop(handle.group_id, None)
+        self._http.stop_serving(handle.group_id)
         self._addresses.release(handle.group_id)
 
     def shutdown(self) -> None:
         self._running.clear()
+        self._http.shutdown()
         for group_id in self._addresses.group_ids():
             self._addresses.release(group_id)
 
@@ -87,5 +93,7 @@ class SimulatedRuntime:
         if crashed:
             raise crash_looping(crashed[0], "it exited with code 137 right after it started (crash_loop fault)")
         container_ids = {spec.name: f"simulated-{uuid.uuid4().hex[:12]}" for spec in containers}
+        frozen = {spec.name: self.faults.freezes(spec.image) for spec in containers}  # one fault event a container
+        self._http.serve(group_id, ip, [(port, s.image, frozen[s.name]) for s in containers for port in s.ports])
         self._running[group_id] = container_ids
         return GroupHandle(group_id=group_id, ip=ip, container_ids=dict(container_ids))

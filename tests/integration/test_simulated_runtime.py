@@ -8,6 +8,7 @@ import uuid
 from typing import Iterator
 
 import pytest
+import requests
 
 from localcloud.faults import FaultRule, Faults
 from localcloud.registry.seed_image import push_http_image
@@ -90,3 +91,30 @@ def test_replace_keeps_the_address_and_a_failed_replace_stops_the_group(runtime,
         runtime.replace(after, [ContainerSpec("web", f"{registry.address}/test/sim:missing")])
     assert not runtime.is_running(after)
     assert after.ip in SHARED.in_use()  # held until the group is destroyed
+
+
+def _get(ip: str, path: str = "/") -> requests.Response:
+    session = requests.Session()
+    session.trust_env = False
+    return session.get(f"http://{ip}:80{path}", timeout=2)
+
+
+def test_a_running_instance_answers_its_health_check_with_its_image_until_it_is_gone(runtime, registry):
+    v1, v2 = f"{registry.address}/test/sim:v1", f"{registry.address}/test/sim:v2"
+    handle = runtime.launch(_group(), [ContainerSpec("web", v1, ports=(80,))])
+    answer = _get(handle.ip)
+    assert (answer.status_code, answer.text) == (200, f"{v1}\n")
+    assert _get(handle.ip, "/missing").status_code == 404
+    updated = runtime.replace(handle, [ContainerSpec("web", v2, ports=(80,))])
+    assert _get(updated.ip).text == f"{v2}\n"
+    runtime.destroy(updated)
+    with pytest.raises(requests.ConnectionError):
+        _get(updated.ip)
+
+
+def test_a_frozen_instance_accepts_connections_and_never_answers(runtime, registry, faults):
+    faults.add(FaultRule(kind="unresponsive", image="test/sim", times=1))
+    handle = runtime.launch(_group(), [ContainerSpec("web", f"{registry.address}/test/sim:v1", ports=(80,))])
+    assert runtime.is_running(handle)
+    with pytest.raises(requests.ReadTimeout):
+        _get(handle.ip)
