@@ -27,6 +27,7 @@ from tasks.cloud_views import group_instances
 from tasks.logs import logger
 from tasks.models import ConfigSnapshot, ImageRef, InstanceState, ReleaseResult, ScalingGroupRef
 from tasks.probe import probe_new_instance
+from tasks.processes import standby
 from tasks.publish import publish_image, resolve_existing_image
 from tasks.release_record import AUTOMATIC_TRIGGERS, Journal, Pin, ReleaseRecord, Trigger
 from tasks.rollback import rollback_release
@@ -229,7 +230,7 @@ def release_held(
     group = find_target(credentials, group.scaling_group_id)
     before = take_snapshot(credentials, group, target.container)
     instances_before = group_instances(credentials, group, target.container)
-    journal = Journal(_record(before, image_ref, trigger, instances_before))
+    journal = Journal(_record(before, image_ref, trigger, standby(credentials, group)))
     outputs = StageOutputs(
         group_name=group.scaling_group_name,
         image=image_ref,
@@ -371,9 +372,7 @@ def _undo(
     return result
 
 
-def _record(
-    before: ConfigSnapshot, image: ImageRef, trigger: Trigger, instances_before: list[InstanceState]
-) -> ReleaseRecord:
+def _record(before: ConfigSnapshot, image: ImageRef, trigger: Trigger, standby_before: list[str]) -> ReleaseRecord:
     """The release's record as it starts; saved (to the Prefect server) only once the release is about to change
     something, so a run that changes nothing leaves the last real release's record in place. What a rollback
     would go back to carries over until this release succeeds."""
@@ -391,5 +390,5 @@ def _record(
         image_before=before.image,
         image_after=image.pinned,
         suspended_before=before.group.suspended_processes,
-        instances_before=[i.instance_id for i in instances_before],
+        standby_before=standby_before,
     )

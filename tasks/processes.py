@@ -35,9 +35,14 @@ def resume_processes(credentials: AlibabaCloudCredentials, group: ScalingGroupRe
     return to_resume
 
 
-def exit_standby(credentials: AlibabaCloudCredentials, group: ScalingGroupRef, instance_ids: list[str]) -> list[str]:
-    """Return to service the given instances that a failed or rolled-back update left in Standby."""
-    stranded = [m.instance_id for m in members(credentials, group, ("Standby",)) if m.instance_id in instance_ids]
+def standby(credentials: AlibabaCloudCredentials, group: ScalingGroupRef) -> list[str]:
+    return [m.instance_id for m in members(credentials, group, ("Standby",))]
+
+
+def exit_standby(credentials: AlibabaCloudCredentials, group: ScalingGroupRef, *, leave: list[str]) -> list[str]:
+    """Return to service the instances a failed or rolled-back update left in Standby: every Standby instance but
+    those in ``leave`` (already in Standby before the release)."""
+    stranded = [i for i in standby(credentials, group) if i not in leave]
     if stranded:
         client = credentials.get_ess_client()
         call(

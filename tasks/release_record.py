@@ -52,7 +52,11 @@ class ReleaseRecord(BaseModel):
     image_before: str
     image_after: str
     suspended_before: list[str] = Field(default_factory=list, description="processes suspended before the release")
-    instances_before: list[str] = Field(default_factory=list, description="InService instances before the release")
+    # Not every instance before the release: a record is a Prefect variable of at most 5000 characters, and a group
+    # of 200 instances has more ids than that.
+    standby_before: list[str] = Field(
+        default_factory=list, description="instances already in Standby before the release: a rollback leaves them"
+    )
     changed: list[str] = Field(default_factory=list, description="what the release changed in the cloud, in order")
     execution_id: str | None = None
     rollback_execution_id: str | None = None

@@ -122,7 +122,7 @@ def rollback_release(
     steps.attempt("could not resume scaling processes", resume)
 
     def back_in_service() -> str | None:
-        returned = exit_standby(credentials, snapshot.group, record.instances_before)
+        returned = exit_standby(credentials, snapshot.group, leave=record.standby_before)
         return f"returned from Standby: {', '.join(returned)}" if returned else None
 
     steps.attempt("could not return instances from Standby", back_in_service)

@@ -39,7 +39,7 @@ def before(seeded, credentials):
     return snapshot(credentials, find_group(credentials, "ess-eci-test"), CONTAINER)
 
 
-def _journal(before: ConfigSnapshot, image: str, instance_ids: list[str] = ()) -> Journal:
+def _journal(before: ConfigSnapshot, image: str, standby_before: list[str] = ()) -> Journal:
     return Journal(
         ReleaseRecord(
             group_id=before.group.scaling_group_id,
@@ -53,7 +53,7 @@ def _journal(before: ConfigSnapshot, image: str, instance_ids: list[str] = ()) -
             image_before=before.image,
             image_after=image,
             suspended_before=before.group.suspended_processes,
-            instances_before=list(instance_ids),
+            standby_before=list(standby_before),
         )
     )
 
@@ -162,8 +162,7 @@ def test_when_the_templates_rollback_fails_too_the_configuration_and_processes_a
     before, credentials, control, sdk, local_cloud
 ):
     image = push_image(local_cloud, "fails-everywhere", "fails")
-    touched = _in_service(sdk)
-    journal = _journal(before, image, touched)
+    journal = _journal(before, image)
     update_scaling_config.fn(credentials, before, ImageRef.parse_pinned(image), journal)
     control.add_fault(kind="oos_child_failure")  # every per-instance update fails, the rollback's too
     with pytest.raises(RolloutFailed):
@@ -176,3 +175,21 @@ def test_when_the_templates_rollback_fails_too_the_configuration_and_processes_a
     assert active_configuration(sdk, group).containers[0].image == before.image
     assert group.suspended_processes == []
     assert instances(sdk, group.scaling_group_id, "Standby") == []
+
+
+def test_a_rollback_returns_what_the_release_left_in_standby_and_leaves_a_persons_standby_alone(
+    seeded, credentials, control, sdk, local_cloud
+):
+    group_id = group_by_name(sdk).scaling_group_id
+    kept_aside, serving = _in_service(sdk)
+    sdk.ess.enter_standby(ess.EnterStandbyRequest(scaling_group_id=group_id, instance_ids=[kept_aside]))
+    before = snapshot(credentials, find_group(credentials, group_id), CONTAINER)
+    image = push_image(local_cloud, "standby", "fails while its instance is in Standby")
+    journal = _journal(before, image, standby_before=[kept_aside])
+    update_scaling_config.fn(credentials, before, ImageRef.parse_pinned(image), journal)
+    control.add_fault(kind="oos_child_failure")  # the update fails with its instance in Standby
+    with pytest.raises(RolloutFailed):
+        _roll_out(credentials, before, image, journal)
+    rollback_release.fn(credentials, before, journal, 1, timeout=120)
+    assert [i.instance_id for i in instances(sdk, group_id, "Standby")] == [kept_aside]
+    assert _in_service(sdk) == [serving]
