@@ -25,21 +25,34 @@ def group_by_name(sdk: SdkClients, name: str = SEEDED_GROUP) -> ess.DescribeScal
 def instances(
     sdk: SdkClients, group_id: str, *states: str
 ) -> list[ess.DescribeScalingInstancesResponseBodyScalingInstances]:
-    body = sdk.ess.describe_scaling_instances(
-        ess.DescribeScalingInstancesRequest(
-            region_id=REGION, scaling_group_id=group_id, lifecycle_states=list(states) or None, page_size=100
-        )
-    ).body
-    assert body is not None
-    return body.scaling_instances
+    found, page = [], 1
+    while True:  # pages of 100, the most the API gives
+        body = sdk.ess.describe_scaling_instances(
+            ess.DescribeScalingInstancesRequest(
+                region_id=REGION,
+                scaling_group_id=group_id,
+                lifecycle_states=list(states) or None,
+                page_size=100,
+                page_number=page,
+            )
+        ).body
+        assert body is not None
+        found += body.scaling_instances
+        if not body.scaling_instances or len(found) >= body.total_count:
+            return found
+        page += 1
 
 
 def container_groups(sdk: SdkClients, ids: list[str]) -> list[eci.DescribeContainerGroupsResponseBodyContainerGroups]:
-    body = sdk.eci.describe_container_groups(
-        eci.DescribeContainerGroupsRequest(region_id=REGION, container_group_ids=json.dumps(ids))
-    ).body
-    assert body is not None
-    return body.container_groups
+    found = []
+    for start in range(0, max(len(ids), 1), 20):  # 20 ids a call, the most the API takes
+        chunk = json.dumps(ids[start : start + 20])
+        body = sdk.eci.describe_container_groups(
+            eci.DescribeContainerGroupsRequest(region_id=REGION, container_group_ids=chunk)
+        ).body
+        assert body is not None
+        found += body.container_groups
+    return found
 
 
 def wait_activity(
