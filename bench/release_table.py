@@ -40,6 +40,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from bench.cloud_time import CloudWork, answers, cloud_work, on_the_path, serial_seconds
 from deployments.processes import Children, free_port, wait_http_ok
 from localcloud import LocalCloud
@@ -131,9 +133,21 @@ def start_prefect_server(log_dir: Path, api_url: str):
     return children
 
 
+def instances_answer(target: Target) -> bool:
+    """Whether the cloud's instances answer HTTP on their container's port (simulated ones do once localcloud gives
+    them a tiny HTTP answer); when not, row 3 checks health on ``HealthStandIn``'s port."""
+    group = next(g for g in target.control.state()["eci"]["groups"] if g.get("intranet_ip"))
+    session = requests.Session()
+    session.trust_env = False  # loopback: never through a proxy
+    try:
+        return session.get(f"http://{group['intranet_ip']}:80/", timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
 class HealthStandIn:
-    """Simulated instances run nothing, so nothing answers their health checks: this answers 200 on one port of every
-    loopback address (the simulated group's releases are told to check that port), and nothing elsewhere."""
+    """Simulated instances that run nothing answer no health check: this answers 200 on one port of every loopback
+    address (the simulated group's releases are then told to check that port), and nothing elsewhere."""
 
     def __init__(self) -> None:
         class Handler(BaseHTTPRequestHandler):
@@ -429,7 +443,7 @@ def calls_by_action(calls: list[dict[str, Any]]) -> Counter:
     return Counter((e["caller"], f"{e['product']} {e['action']}") for e in calls)
 
 
-def scale_rows(runs: dict[int, Measured], batches: int) -> list[Row]:
+def scale_rows(runs: dict[int, Measured], batches: int, health: str = "") -> list[Row]:
     """Row 3: API calls per release by action for each group size; the pipeline's are judged, OOS's on its
     behalf (the template's own per-instance work) shown."""
     sizes = sorted(runs)
@@ -454,7 +468,8 @@ def scale_rows(runs: dict[int, Measured], batches: int) -> list[Row]:
     rows.append(
         Row(
             "3",
-            f"API calls by the pipeline, for {sizes} instances in {batches} batches"
+            f"API calls by the pipeline, for {sizes} simulated instances in {batches} batches"
+            + (f", health-checked on {health}" if health else "")
             + (f" (not released: {', '.join(failed)})" if failed else ""),
             " / ".join(str(totals[n]) for n in sizes)
             + f"; {per_instance:.2f} more per added instance ({small} -> {big})",
@@ -602,12 +617,13 @@ class Measurements:
     peer: list[Measured] = field(default_factory=list)
     nightly: list[dict[str, Any]] = field(default_factory=list)  # the changed run, then the unchanged one
     scale: dict[int, Measured] = field(default_factory=dict)
+    health: str = ""  # where row 3's simulated instances were health-checked
 
 
 def table_rows(measured: Measurements) -> list[Row]:
     rows = release_rows(measured.pipeline, measured.peer, measured.peer_poll) if measured.pipeline else []
     rows += nightly_rows(*measured.nightly) if measured.nightly else []
-    rows += scale_rows(measured.scale, measured.batches) if len(measured.scale) > 1 else []
+    rows += scale_rows(measured.scale, measured.batches, measured.health) if len(measured.scale) > 1 else []
     rows += fan_out_rows()
     return rows + memory_rows(measured.pipeline, measured.peer, measured.scale)
 
@@ -633,8 +649,10 @@ def measure(args: argparse.Namespace, latencies: Latencies, scratch: Path, stand
             print(f"row 3: a release to simulated groups of {sizes} instances", file=sys.stderr)
             seeds = [ScalingGroupSeed(name=f"bench-{n}", instances=n, max_size=n + 1) for n in sizes]
             simulated = Target.start("simulated", latencies, Scenario(scaling_groups=seeds, wait_seconds=600))
+            port = None if instances_answer(simulated) else stand_in.port
+            measured.health = "their own port" if port is None else "the benchmark's stand-in port"
             for n in sizes:
-                measured.scale[n] = pipeline_release(simulated, f"bench-{n}", args.batches, health_port=stand_in.port)
+                measured.scale[n] = pipeline_release(simulated, f"bench-{n}", args.batches, health_port=port)
     finally:
         for target in (simulated, real):
             if target is not None:
