@@ -220,7 +220,7 @@ def new_label() -> str:
 class Measured:
     who: str
     status: str
-    started: float  # epoch seconds: the process's start and end
+    started: float  # epoch seconds: the pipeline's process's start and end; the peer's timed part's
     ended: float
     wall: float  # the pipeline: its flow run's (Prefect's start to end); the peer: its timed part
     process_wall: float
@@ -309,9 +309,8 @@ def peer_release(target: Target, group: str, batches: int, poll: float) -> Measu
         )
     work = cloud_work(target.control.state(), target.group_ids[group], result["started"], result["ended"])
     calls = [e for e in target.control.audit(mark) if e["time"] <= result["ended"]]
-    return Measured(
-        "peer", "released", child.started, child.ended, result["wall"], child.wall, child.peak_mb, work, calls, result
-    )
+    timed = result["started"], result["ended"]
+    return Measured("peer", "released", *timed, result["wall"], child.wall, child.peak_mb, work, calls, result)
 
 
 # -- the rows ---------------------------------------------------------------------------------------------------
