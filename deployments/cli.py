@@ -28,6 +28,11 @@ DEBUG_HELP = "show tracebacks on the terminal (they are always in the run's logs
 TIMEOUT_HELP = "seconds the OOS rollout (and a rollback) may take"
 SCALE_OUT_TIMEOUT_HELP = "seconds a scaling activity (the probe's scale-out, its removal) may take"
 HEALTH_TIMEOUT_HELP = "seconds a new or updated instance has to answer its health check"
+GROUP_HELP = (
+    "scaling group id (asg-...) or name, REGION/GROUP for one outside the credentials' region; repeatable: several "
+    "groups are released at once by the fan-out flow, each as a run of the release deployment"
+)
+CANARY_HELP = "a group released alone first (by the fan-out flow); the --group ones start only when it succeeded"
 
 
 def _one_line(error) -> str:
@@ -53,7 +58,8 @@ def _key_values(pairs: list[str]) -> dict[str, str]:
 @app.command()
 def release(
     command: typer.Context,
-    group: str = typer.Option(..., "--group", help="scaling group id (asg-...) or name"),
+    group: list[str] = typer.Option(..., "--group", help=GROUP_HELP),
+    canary: Optional[str] = typer.Option(None, "--canary", help=CANARY_HELP),
     container: str = typer.Option(..., "--container", help="container in the scaling configuration"),
     context: Optional[str] = typer.Option(None, "--context", help="build context: directory or git URL"),
     ref: Optional[str] = typer.Option(None, "--ref", help="git ref to build (git URLs)"),
@@ -74,12 +80,15 @@ def release(
     health_timeout: float = typer.Option(60, "--health-timeout", min=1, help=HEALTH_TIMEOUT_HELP),
     endpoint: Optional[str] = typer.Option(None, "--endpoint", help="one API endpoint for every product"),
     registry_host: Optional[str] = typer.Option(None, "--registry-host", help="registry host[:port]"),
-    as_json: bool = typer.Option(False, "--json", help="print the ReleaseResult as the last stdout line"),
+    as_json: bool = typer.Option(False, "--json", help="print the result (a FanOutResult for several groups) last"),
     debug: bool = typer.Option(False, "--debug", help=DEBUG_HELP),
 ) -> None:
-    """Release an image: build and push it from --context, or deploy an existing --tag/--digest."""
+    """Release an image: build and push it from --context, or deploy an existing --tag/--digest. Several groups (or
+    a canary) are released by the fan-out flow; `plan` plans each of them in turn."""
     from pydantic import ValidationError
 
+    from flows.fan_out_outcome import FanOutGroup, check_groups
+    from flows.inputs import credentials_or_environment
     from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
 
     build_only = [
@@ -93,15 +102,12 @@ def release(
         if given
     ]
     if build_only and not context:  # they would be silently ignored: refuse them before anything runs
-        message = f"invalid arguments: {', '.join(build_only)} only apply to a build: give --context too"
-        typer.echo(f"eci-release: {message}", err=True)
-        if as_json:
-            typer.echo(json.dumps({"status": "failed", "message": message}))
-        raise typer.Exit(2)
+        _invalid(f"{', '.join(build_only)} only apply to a build: give --context too", as_json)
     _endpoints(endpoint, registry_host)
     try:
+        groups = [FanOutGroup.parse(name) for name in group]
+        first = FanOutGroup.parse(canary) if canary else None
         parameters = dict(
-            target=TargetSpec(scaling_group=group, container=container),
             image=ImageSpec(repository=repository, tag=tag, digest=digest),
             source=SourceSpec(
                 context=context, ref=ref, dockerfile=dockerfile, build_args=_key_values(build_arg), target=build_target
@@ -118,33 +124,51 @@ def release(
                 health_timeout_seconds=health_timeout,
             ),
         )
+        targets = [TargetSpec(scaling_group=g.scaling_group, container=container) for g in [first, *groups] if g]
     except ValidationError as error:
-        message = f"invalid arguments: {_one_line(error)}"
-        typer.echo(f"eci-release: {message}", err=True)
-        if as_json:
-            typer.echo(json.dumps({"status": "failed", "message": message}))
-        raise typer.Exit(2)
+        _invalid(_one_line(error), as_json)
+    blocks = _blocks(credentials_block, registry_block)
+    try:
+        check_groups(groups, first, credentials_or_environment(blocks["credentials"]).region_id)
+    except ValueError as error:
+        _invalid(str(error), as_json)
+    plan = command.info_name == "plan"
+    if len(targets) > 1 and not plan:
+        from flows.fan_out import fan_out
+
+        raise typer.Exit(
+            _run(fan_out, as_json, groups=groups, canary=first, container=container, **parameters, **blocks)
+        )
     from flows.release import release as release_flow
 
-    mode = "plan" if command.info_name == "plan" else "release"
-    raise typer.Exit(
+    codes = [
         _run(
             release_flow,
             as_json,
+            target=target,
             **parameters,
-            **_blocks(credentials_block, registry_block),
+            **blocks,
             trigger="manual",
-            mode=mode,
+            mode="plan" if plan else "release",
         )
-    )
+        for target in targets
+    ]
+    raise typer.Exit(max(codes))
+
+
+def _invalid(message: str, as_json: bool) -> None:
+    typer.echo(f"eci-release: invalid arguments: {message}", err=True)
+    if as_json:
+        typer.echo(json.dumps({"status": "failed", "message": f"invalid arguments: {message}"}))
+    raise typer.Exit(2)
 
 
 # The same command and flags as release, in the flow's plan mode.
 app.command(
     "plan",
     help="Show what `release` would do with the same flags: the image digest, the configuration change, the probe, "
-    "the OOS batches with their instances, the calls that change the cloud and an ETA. Nothing is changed, built "
-    "or pushed.",
+    "the OOS batches with their instances, the calls that change the cloud and an ETA; for several groups, each in "
+    "turn (with --json, one line each). Nothing is changed, built or pushed.",
 )(release)
 
 
