@@ -10,24 +10,15 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.states import Cancelled, Completed, Crashed, Failed, Running
 from pydantic import ValidationError
 
-from flows.fan_out_outcome import (
-    FanOutGroup,
-    check_groups,
-    fan_out_result,
-    group_outcome,
-    not_started,
-    render_markdown,
-    stop_reason,
-    waves,
-)
+from flows import fan_out_outcome as fan
 from tasks.release_record import ReleaseRecord
 
 REGION = "cn-hangzhou"
 IMAGE = "registry.local/team/app@sha256:" + "a" * 64
 
 
-def _group(text: str) -> FanOutGroup:
-    return FanOutGroup.parse(text)
+def _group(text: str) -> fan.FanOutGroup:
+    return fan.FanOutGroup.parse(text)
 
 
 def _run(state) -> FlowRun:
@@ -51,8 +42,8 @@ def _record(run: FlowRun | None, state: str, message: str) -> ReleaseRecord:
 
 
 def test_a_group_is_named_alone_or_with_its_region():
-    assert _group("web-a") == FanOutGroup(scaling_group="web-a")
-    assert _group("cn-beijing/web-a") == FanOutGroup(scaling_group="web-a", region_id="cn-beijing")
+    assert _group("web-a") == fan.FanOutGroup(scaling_group="web-a")
+    assert _group("cn-beijing/web-a") == fan.FanOutGroup(scaling_group="web-a", region_id="cn-beijing")
     assert _group("cn-beijing/web-a").label == "cn-beijing/web-a" and _group("asg-123").label == "asg-123"
     for bad in ("Not A Region/web-a", "cn-beijing/", "a/b/c"):
         with pytest.raises(ValidationError):
@@ -61,58 +52,60 @@ def test_a_group_is_named_alone_or_with_its_region():
 
 def test_the_canary_goes_alone_first_then_every_other_group_at_once():
     a, b, c = _group("a"), _group("b"), _group("c")
-    assert waves([b, c], a) == [[a], [b, c]]
-    assert waves([a, b, c], None) == [[a, b, c]]
+    assert fan.waves([b, c], a) == [[a], [b, c]]
+    assert fan.waves([a, b, c], None) == [[a, b, c]]
 
 
 def test_a_group_named_twice_or_outside_the_credentials_region_is_refused_before_anything_starts():
-    check_groups([_group("a"), _group(f"{REGION}/b")], _group("c"), REGION)
+    fan.check_groups([_group("a"), _group(f"{REGION}/b")], _group("c"), REGION)
     with pytest.raises(ValueError, match="more than once: a"):
-        check_groups([_group("a"), _group("b")], _group("a"), REGION)
+        fan.check_groups([_group("a"), _group("b")], _group("a"), REGION)
     with pytest.raises(ValueError, match=f"more than once: {REGION}/a"):
-        check_groups([_group("a"), _group(f"{REGION}/a")], None, REGION)
+        fan.check_groups([_group("a"), _group(f"{REGION}/a")], None, REGION)
     with pytest.raises(ValueError, match=r"cn-beijing/b: the release flow releases only to the credentials' region"):
-        check_groups([_group("a"), _group("cn-beijing/b")], None, REGION)
+        fan.check_groups([_group("a"), _group("cn-beijing/b")], None, REGION)
 
 
 def test_a_completed_run_released_when_it_left_a_record_and_was_unchanged_when_it_did_not():
     run = _run(Completed())
-    released = group_outcome(_group("web-a"), REGION, "asg-a", run, _record(run, "released", "web-a runs it"), 60)
+    released = fan.group_outcome(_group("web-a"), REGION, "asg-a", run, _record(run, "released", "web-a runs it"), 60)
     assert (released.status, released.message, released.flow_run_id) == ("released", "web-a runs it", str(run.id))
     # The record is an earlier release's: this run changed nothing.
-    unchanged = group_outcome(_group("web-a"), REGION, "asg-a", run, _record(None, "released", "earlier"), 60)
+    unchanged = fan.group_outcome(_group("web-a"), REGION, "asg-a", run, _record(None, "released", "earlier"), 60)
     assert unchanged.status == "unchanged" and "nothing changed" in unchanged.message
-    assert group_outcome(_group("web-a"), REGION, "asg-a", run, None, 60).status == "unchanged"
+    assert fan.group_outcome(_group("web-a"), REGION, "asg-a", run, None, 60).status == "unchanged"
 
 
 def test_a_failed_run_rolled_back_or_failed_as_its_record_says():
     run = _run(Failed(message="Flow run encountered an exception: ReleaseFailed: probe failed"))
-    rolled = group_outcome(_group("web-a"), REGION, "asg-a", run, _record(run, "rolled_back", "probe; rolled back"), 60)
+    rolled = fan.group_outcome(
+        _group("web-a"), REGION, "asg-a", run, _record(run, "rolled_back", "probe; rolled back"), 60
+    )
     assert (rolled.status, rolled.message) == ("rolled_back", "probe; rolled back")
     for state in ("failed", "rolling-back"):  # a rollback that did not finish is a failure
-        assert group_outcome(_group("web-a"), REGION, "asg-a", run, _record(run, state, "x"), 60).status == "failed"
-    nothing_changed = group_outcome(_group("web-a"), REGION, "asg-a", run, None, 60)
+        assert fan.group_outcome(_group("web-a"), REGION, "asg-a", run, _record(run, state, "x"), 60).status == "failed"
+    nothing_changed = fan.group_outcome(_group("web-a"), REGION, "asg-a", run, None, 60)
     assert nothing_changed.status == "failed" and "probe failed" in nothing_changed.message
-    crashed = group_outcome(_group("web-a"), REGION, "asg-a", _run(Crashed(message="worker lost")), None, 60)
+    crashed = fan.group_outcome(_group("web-a"), REGION, "asg-a", _run(Crashed(message="worker lost")), None, 60)
     assert (crashed.status, crashed.message) == ("failed", "worker lost")
 
 
 def test_a_cancelled_run_says_why_and_one_still_running_is_unfinished():
     superseded = _run(Cancelled(message="superseded by the newer run 'x'"))
-    outcome = group_outcome(_group("web-a"), REGION, "asg-a", superseded, None, 60)
+    outcome = fan.group_outcome(_group("web-a"), REGION, "asg-a", superseded, None, 60)
     assert (outcome.status, outcome.message) == ("cancelled", "superseded by the newer run 'x'")
-    running = group_outcome(_group("web-a"), REGION, "asg-a", _run(Running()), None, 7200)
+    running = fan.group_outcome(_group("web-a"), REGION, "asg-a", _run(Running()), None, 7200)
     assert running.status == "unfinished" and "still Running after 7200 s" in running.message
 
 
 def test_the_rest_does_not_start_when_the_canary_did_not_succeed():
     run = _run(Completed())
-    ok = group_outcome(_group("a"), REGION, "asg-a", run, _record(run, "released", "ok"), 60)
-    assert stop_reason([ok]) is None
-    assert stop_reason([ok.model_copy(update={"status": "unchanged"})]) is None
+    ok = fan.group_outcome(_group("a"), REGION, "asg-a", run, _record(run, "released", "ok"), 60)
+    assert fan.stop_reason([ok]) is None
+    assert fan.stop_reason([ok.model_copy(update={"status": "unchanged"})]) is None
     failed = ok.model_copy(update={"status": "rolled_back"})
-    assert stop_reason([failed]) == "the canary a ended rolled_back"
-    skipped = not_started(_group("b"), REGION, stop_reason([failed]), "asg-b")
+    assert fan.stop_reason([failed]) == "the canary a ended rolled_back"
+    skipped = fan.not_started(_group("b"), REGION, fan.stop_reason([failed]), "asg-b")
     assert (skipped.status, skipped.message, skipped.flow_run_id) == (
         "not_started",
         "the canary a ended rolled_back",
@@ -122,14 +115,14 @@ def test_the_rest_does_not_start_when_the_canary_did_not_succeed():
 
 def test_the_result_lists_every_group_and_is_released_only_when_every_group_succeeded():
     run = _run(Completed())
-    a = group_outcome(_group("a"), REGION, "asg-a", run, _record(run, "released", "a runs it"), 60)
+    a = fan.group_outcome(_group("a"), REGION, "asg-a", run, _record(run, "released", "a runs it"), 60)
     b = a.model_copy(update={"group": "b", "status": "rolled_back", "message": "probe | failed\non b; rolled back"})
     c = a.model_copy(update={"group": "c", "status": "unchanged"})
-    assert fan_out_result(IMAGE, [a, c]).status == "released"
-    result = fan_out_result(IMAGE, [a, b, c])
+    assert fan.fan_out_result(IMAGE, [a, c]).status == "released"
+    result = fan.fan_out_result(IMAGE, [a, b, c])
     assert result.status == "failed" and [g.group for g in result.groups] == ["a", "b", "c"]
     assert result.message.startswith(f"2 of 3 group(s) run {IMAGE}; b rolled_back: probe")
-    report = render_markdown(result)
+    report = fan.render_markdown(result)
     assert report.startswith("# Fan-out of `app@sha256:aaaaaaaaaaaa` to 3 group(s): failed")
     rows = [line for line in report.splitlines() if line.startswith("| ") and "---" not in line][1:]
     assert len(rows) == 3 and rows[1].startswith("| b | cn-hangzhou | rolled_back | probe \\| failed on b;")
