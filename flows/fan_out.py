@@ -76,6 +76,7 @@ def fan_out(
     credentials_resolved = credentials_or_environment(credentials)
     region = credentials_resolved.region_id
     check_groups(groups, canary, region)
+    blocks = {"credentials": _reference(credentials), "registry": _reference(registry)}
     release_deployment = _release_deployment_id()
     # Every group is checked before anything is built or started: a wrong one costs nothing.
     found = {
@@ -85,7 +86,6 @@ def fan_out(
     image_ref, _ = _image_to_release(
         image, source, registry_for(image, registry), credentials_resolved, Stopwatch(), skipped={}
     )
-    blocks = {"credentials": _reference(credentials), "registry": _reference(registry)}
     outcomes: list[GroupOutcome] = []
     stopped = None
     for wave in waves(groups, canary):
