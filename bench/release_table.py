@@ -98,20 +98,42 @@ class ChildRun:
         return json.loads(lines[-1])
 
 
+# Linux's ru_maxrss of a child counts the memory of the process it was forked from (exec records the copied
+# address space's high-water mark), so a child forked from this big process would report this process's size. A
+# launcher of a few MB forks the command and reports the command's own peak.
+_LAUNCHER = """
+import os, sys
+report, command = sys.argv[1], sys.argv[2:]
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(command[0], command)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(report, "w") as file:
+    file.write(str(usage.ru_maxrss))
+sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+"""
+
+
 def run_child(command: list[str], env: dict[str, str]) -> ChildRun:
-    """Run ``command`` to its end; its wall time and its own peak RSS (``wait4`` reports the child's rusage alone,
-    where ``RUSAGE_CHILDREN`` would be the maximum over every child waited for so far)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    """Run ``command`` to its end; its wall time and its own peak RSS (``wait4``'s ``ru_maxrss`` of that process
+    alone, where ``RUSAGE_CHILDREN`` would be the maximum over every child waited for so far), through
+    ``_LAUNCHER``."""
+    with (
+        tempfile.TemporaryFile("w+") as out,
+        tempfile.TemporaryFile("w+") as err,
+        tempfile.NamedTemporaryFile("r") as report,
+    ):
         started, clock = time.time(), time.monotonic()
-        process = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
+        launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, report.name, *command]
+        done = subprocess.run(launcher, env=env, cwd=REPO_ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         wall = time.monotonic() - clock
         out.seek(0)
         err.seek(0)
-        return ChildRun(
-            command, started, time.time(), wall, usage.ru_maxrss / 1024, process.returncode, out.read(), err.read()
-        )
+        peak_kb = int(report.read() or 0)
+        return ChildRun(command, started, time.time(), wall, peak_kb / 1024, done.returncode, out.read(), err.read())
 
 
 def start_prefect_server(log_dir: Path, api_url: str):
