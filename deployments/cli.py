@@ -124,7 +124,11 @@ def release(
                 health_timeout_seconds=health_timeout,
             ),
         )
-        targets = [TargetSpec(scaling_group=g.scaling_group, container=container) for g in [first, *groups] if g]
+        targets = [
+            TargetSpec(scaling_group=g.scaling_group, container=container, region_id=g.region_id)
+            for g in [first, *groups]
+            if g
+        ]
     except ValidationError as error:
         _invalid(_one_line(error), as_json)
     blocks = _blocks(credentials_block, registry_block)

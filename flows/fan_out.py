@@ -32,9 +32,9 @@ from flows.fan_out_outcome import (
     stop_reason,
     waves,
 )
-from flows.inputs import credentials_or_environment, registry_for
-from flows.parameters import ImageSpec, RolloutSpec, SourceSpec
-from flows.release import _image_to_release
+from flows.inputs import credentials_or_environment, for_target, registry_for
+from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
+from flows.release import image_to_release
 from tasks.logs import logger
 from tasks.models import ImageRef, ScalingGroupRef
 from tasks.rate_limits import DEFAULT_RATES, create_missing
@@ -80,17 +80,19 @@ def fan_out(
     release_deployment = _release_deployment_id()
     # Every group is checked before anything is built or started: a wrong one costs nothing.
     found = {
-        group.label: find_target(credentials_resolved, group.scaling_group) for group in [canary, *groups] if group
+        group.label: find_target(for_target(credentials_resolved, _target(group, container)), group.scaling_group)
+        for group in [canary, *groups]
+        if group
     }
     create_missing(DEFAULT_RATES)
-    image_ref, _ = _image_to_release(
+    image_ref, _ = image_to_release(
         image, source, registry_for(image, registry), credentials_resolved, Stopwatch(), skipped={}
     )
     outcomes: list[GroupOutcome] = []
     stopped = None
     for wave in waves(groups, canary):
         if stopped:
-            outcomes += [not_started(g, region, stopped, found[g.label].scaling_group_id) for g in wave]
+            outcomes += [not_started(g, g.region_id or region, stopped, found[g.label].scaling_group_id) for g in wave]
             continue
         started = {
             g.label: _start(release_deployment, found[g.label], container, image_ref, rollout, blocks) for g in wave
@@ -100,7 +102,7 @@ def fan_out(
         wave_outcomes = [
             group_outcome(
                 g,
-                region,
+                g.region_id or region,
                 found[g.label].scaling_group_id,
                 ended[g.label],
                 ReleaseRecord.load(found[g.label].scaling_group_id),
@@ -119,6 +121,10 @@ def fan_out(
         description=f"fan-out to {len(outcomes)} group(s): {result.status}",
     )
     return result
+
+
+def _target(group: FanOutGroup, container: str) -> TargetSpec:
+    return TargetSpec(scaling_group=group.scaling_group, container=container, region_id=group.region_id)
 
 
 def _release_deployment_id():
@@ -149,7 +155,7 @@ def _start(
     return run_deployment(
         deployment_id,
         parameters={
-            "target": {"scaling_group": group.scaling_group_id, "container": container},
+            "target": {"scaling_group": group.scaling_group_id, "container": container, "region_id": group.region_id},
             "image": {"repository": image.repository, "digest": image.digest},
             "source": None,
             "rollout": rollout.model_dump(mode="json"),

@@ -9,10 +9,10 @@ from typing import Literal
 from prefect.client.schemas.objects import FlowRun, StateType
 from pydantic import BaseModel, Field
 
+from flows.parameters import REGION_PATTERN
 from flows.report import short_image
 from tasks.release_record import ReleaseRecord
 
-REGION_PATTERN = r"^[a-z]{2,}(-[a-z0-9]+)+$"
 GroupStatus = Literal["released", "unchanged", "rolled_back", "failed", "cancelled", "unfinished", "not_started"]
 SUCCEEDED = ("released", "unchanged")
 
@@ -55,8 +55,7 @@ def waves(groups: list[FanOutGroup], canary: FanOutGroup | None) -> list[list[Fa
 
 
 def check_groups(groups: list[FanOutGroup], canary: FanOutGroup | None, default_region: str) -> None:
-    """Refuse, before anything starts, a fan-out with no group, a group named twice, or a group outside the
-    credentials' region."""
+    """Refuse, before anything starts, a fan-out with no group, or a group named twice."""
     named = ([canary] if canary else []) + groups
     if not groups:
         raise ValueError("name at least one group besides the canary")
@@ -68,13 +67,6 @@ def check_groups(groups: list[FanOutGroup], canary: FanOutGroup | None, default_
         seen.add(key)
     if twice:
         raise ValueError(f"groups named more than once: {', '.join(twice)} (the canary counts too)")
-    # The release flow takes the credentials' region; until it takes a region per group, no group outside it.
-    elsewhere = [g.label for g in named if g.region_id not in (None, default_region)]
-    if elsewhere:
-        raise ValueError(
-            f"{', '.join(elsewhere)}: the release flow releases only to the credentials' region ({default_region}) "
-            "so far; release those with credentials for their region"
-        )
 
 
 def group_outcome(

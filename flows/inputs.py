@@ -5,11 +5,19 @@ from __future__ import annotations
 from blocks.credentials import AlibabaCloudCredentials
 from blocks.registry import AcrRegistry
 from blocks.settings import ReleaseSettings
-from flows.parameters import ImageSpec
+from flows.parameters import ImageSpec, TargetSpec
 
 
 def credentials_or_environment(credentials: AlibabaCloudCredentials | None) -> AlibabaCloudCredentials:
     return credentials if credentials is not None else ReleaseSettings().credentials()
+
+
+def for_target(credentials: AlibabaCloudCredentials, target: TargetSpec) -> AlibabaCloudCredentials:
+    """The credentials for the calls about the target group: the same keys and endpoints, in the group's region
+    (the registry's calls stay in the credentials' own region)."""
+    if target.region_id is None or target.region_id == credentials.region_id:
+        return credentials
+    return credentials.model_copy(update={"region_id": target.region_id})
 
 
 def with_repository(registry: AcrRegistry, repository: str) -> AcrRegistry:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from tasks.models import DIGEST_PATTERN
 
+REGION_PATTERN = r"^[a-z]{2,}(-[a-z0-9]+)+$"
 REPOSITORY_PATTERN = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*/[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
@@ -50,6 +51,9 @@ class ImageSpec(BaseModel):
 class TargetSpec(BaseModel):
     scaling_group: str = Field(min_length=1, description="scaling group id (asg-...) or name")
     container: str = Field(min_length=1, description="the container in the scaling configuration that gets the image")
+    region_id: str | None = Field(
+        None, pattern=REGION_PATTERN, description="the group's region, e.g. cn-beijing; empty: the credentials' region"
+    )
 
 
 class RolloutSpec(BaseModel):

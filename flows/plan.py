@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from blocks.credentials import AlibabaCloudCredentials
 from blocks.registry import AcrRegistry
+from flows.inputs import for_target
 from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
 from tasks.cloud_views import group_instances
 from tasks.models import ReleasePlan, ReleaseResult, ScalingGroupRef
@@ -36,8 +37,9 @@ def plan_release(
     source: SourceSpec | None,
     rollout: RolloutSpec,
 ) -> ReleaseResult:
-    before = take_snapshot(credentials, group, target.container)
     deployed, image_note = _image(image, source, registry, credentials)
+    credentials = for_target(credentials, target)  # the group's calls, in its region
+    before = take_snapshot(credentials, group, target.container)
     instances = group_instances(credentials, group, target.container)
     writes = before.image != deployed
     batches = oos_batches(instances, rollout.batch_number, deployed)

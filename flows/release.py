@@ -16,7 +16,7 @@ from prefect.states import Cancelled
 from blocks.credentials import AlibabaCloudCredentials
 from blocks.registry import AcrRegistry
 from flows.group_lock import Superseded, hold_group
-from flows.inputs import credentials_or_environment, registry_for
+from flows.inputs import credentials_or_environment, for_target, registry_for
 from flows.outcome import StageOutputs, release_result
 from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
 from flows.plan import plan_release
@@ -76,7 +76,7 @@ def _instances_now(credentials, group, container: str) -> list[InstanceState]:
         return []
 
 
-def _image_to_release(
+def image_to_release(
     image: ImageSpec, source: SourceSpec | None, registry, credentials, watch: Stopwatch, skipped: dict[str, str]
 ) -> tuple[ImageRef, bool]:
     """Build and publish from the source, or resolve the existing image. Returns (image, whether anything was
@@ -143,7 +143,7 @@ def release(
     credentials = credentials_or_environment(credentials)
     registry = registry_for(image, registry)
     # The target is checked before anything is built or pushed: a wrong group costs nothing.
-    group = find_target(credentials, target.scaling_group)
+    group = find_target(for_target(credentials, target), target.scaling_group)
     if mode == "plan":  # reads only: no lock, no record
         plan = plan_release(credentials, registry, group, target, image, source, rollout)
         return _publish_plan(plan, group.scaling_group_name)
@@ -212,7 +212,9 @@ def release_held(
     trigger: Trigger,
 ) -> ReleaseResult:
     """The release proper, with the group's lock held. Raises ``ReleaseFailed`` when it failed (rolled back, or with
-    nothing changed); a stop (SIGTERM, a cancel) rolls back too, then ends the run as Prefect says."""
+    nothing changed); a stop (SIGTERM, a cancel) rolls back too, then ends the run as Prefect says. ``credentials``
+    are the registry's; the group's calls are made in its own region."""
+    registry_credentials, credentials = credentials, for_target(credentials, target)
     recovery = finish_unfinished(credentials, group, rollout)
     if recovery is not None and not recovery.complete:  # nothing more is done to a group left inconsistent
         raise ReleaseFailed(
@@ -224,7 +226,7 @@ def release_held(
         )
     watch, skipped = Stopwatch(), {}
     take_snapshot(credentials, group, target.container)  # no such container: fails before any build
-    image_ref, produced = _image_to_release(image, source, registry, credentials, watch, skipped)
+    image_ref, produced = image_to_release(image, source, registry, registry_credentials, watch, skipped)
 
     # Snapshot right before the write, so a rollback restores what was there when the release changed it.
     group = find_target(credentials, group.scaling_group_id)

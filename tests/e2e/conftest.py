@@ -11,6 +11,7 @@ import pytest
 
 from deployments.local_cloud_target import pipeline_environment
 from deployments.sample_app import stage_sample_app
+from localcloud import LocalCloud
 from tests.support.images import SEEDED_REPOSITORY
 
 REPOSITORY = SEEDED_REPOSITORY
@@ -28,6 +29,15 @@ def pipeline_env(local_cloud, prefect_harness):
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+@pytest.fixture
+def on_simulated_cloud(simulated_cloud, prefect_harness, monkeypatch) -> LocalCloud:
+    """The pipeline pointed at the session's simulated localcloud, for this test only (for tests about the
+    pipeline, not the containers)."""
+    for name, value in pipeline_environment(simulated_cloud.info.model_dump()).items():
+        monkeypatch.setenv(name, value)
+    return simulated_cloud
 
 
 @pytest.fixture(scope="session")

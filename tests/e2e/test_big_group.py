@@ -7,7 +7,6 @@ from collections import Counter
 
 import pytest
 
-from deployments.local_cloud_target import pipeline_environment
 from flows.parameters import ImageSpec, RolloutSpec
 from flows.release import release
 from localcloud.control_client import ControlClient
@@ -24,11 +23,9 @@ SIZE = 200
 
 
 @pytest.fixture
-def big_group(simulated_cloud, prefect_harness, monkeypatch):
+def big_group(on_simulated_cloud):
     """The pipeline pointed at the simulated localcloud, its group grown to 200 instances."""
-    for name, value in pipeline_environment(simulated_cloud.info.model_dump()).items():
-        monkeypatch.setenv(name, value)
-    control = ControlClient(simulated_cloud.info.control_url)
+    control = ControlClient(on_simulated_cloud.info.control_url)
     yield from scenario_loaded(control, {"scaling_groups": [{"instances": SIZE, "max_size": SIZE + 1}]})
 
 
