@@ -30,7 +30,7 @@ from deployments.webhook.tokens import new_token
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORK_POOL = "eci-release"
 BLOCK_NAME = "localcloud"
-DEPLOYMENTS = ["release/release", "release/nightly", "release/on-push", "rollback/rollback"]
+DEPLOYMENTS = ["release/release", "release/nightly", "release/on-push", "rollback/rollback", "fan-out/fan-out"]
 SEEDED_REPOSITORY = ("ess_eci_test_namespace", "ess_eci_test_repo")
 
 
