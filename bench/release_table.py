@@ -14,8 +14,10 @@ the same latencies. Then, in this order:
 1. ``--repeat`` times, a release of a new image by digest with ``eci-release release`` (a child process) and the
    same with the peer script (``bench/peer_sdk.py``, a child process), each against the cloud's critical path;
 3. a release with ``eci-release release`` to each simulated group: API calls by action;
-4. fan-out (``fan_out_rows``: not built yet);
-5. the peak RSS of each release process above (``os.wait4``'s ``ru_maxrss`` of the child).
+4. once the fan-out flow is on main: one image to 1, 5 and 20 simulated groups of two instances with ``eci-release
+   release --group ...`` (several groups: the fan-out flow, each group a run of the ``release`` deployment that a
+   worker started here runs), and to a group in each of two regions;
+5. the peak RSS of each release process above (the child's own ``ru_maxrss``).
 
 It measures and prints; it asserts nothing (bench/README.md says what each row means).
 """
@@ -90,11 +92,11 @@ class ChildRun:
     stderr: str
 
     def last_json(self) -> dict[str, Any]:
+        """Its last JSON line; a crash (no such line) as a failure, with the end of what it wrote to stderr."""
         lines = [line for line in self.stdout.splitlines() if line.startswith("{")]
         if not lines:
-            raise RuntimeError(
-                f"{' '.join(self.command[:2])} printed no JSON (exit {self.returncode}): {self.stderr.strip()[-2000:]}"
-            )
+            said = " ".join(self.stderr.strip()[-600:].split())
+            return {"status": "crashed", "message": f"no JSON line (exit {self.returncode}): {said}"}
         return json.loads(lines[-1])
 
 
@@ -501,27 +503,111 @@ def scale_rows(runs: dict[int, Measured], batches: int, health: str = "") -> lis
     return rows
 
 
-def fan_out_rows() -> list[Row]:
-    """Row 4: one image to 1, 5 and 20 groups (and 2 regions), the wall of 20 against one.
+FAN_OUT_COUNTS = (1, 5, 20)
+OTHER_REGION = "cn-shanghai"
 
-    The hook for the fan-out flow of issue 11 (``flows/fan_out.py``, ``eci-release release`` taking several
-    ``--group``s), which another change is building. Each group's release is a run of the ``release`` deployment,
-    so measuring it needs what ``eci-release up`` sets up (deployments/stack.py: the work pool, ``prefect deploy``,
-    workers): seed the groups (``ScalingGroupSeed`` with a ``region`` for the second region), run ``eci-release
-    release --group G1 --group G2 ... --json`` in a child process (``run_child``) for 1, 5 and 20 groups, and
-    return the walls, the ratio of 20 groups to one against ``TARGET_FAN_OUT``, and any throttling error in the
-    result's groups (the audit log's ``code == "Throttling"`` entries say how often the cloud throttled)."""
-    target = f"20 groups <= {TARGET_FAN_OUT}x one group, no throttling error surfacing"
-    tracked = subprocess.run(
+
+def fan_out_on_main() -> bool:
+    """Whether the fan-out flow is committed (another change built it while this benchmark was written)."""
+    listed = subprocess.run(
         ["git", "ls-files", "--error-unmatch", "flows/fan_out.py"], cwd=REPO_ROOT, capture_output=True
-    ).returncode
-    if tracked == 0:
-        note = "flows/fan_out.py is on main; bench.release_table.fan_out_rows does not measure it yet"
-    else:
-        note = "not built yet (" + (
-            "in the working tree only)" if (REPO_ROOT / "flows/fan_out.py").exists() else "no flows/fan_out.py)"
+    )
+    return listed.returncode == 0
+
+
+def fan_out_seeds() -> list[ScalingGroupSeed]:
+    """The fan-out's groups (two instances each), and one in a second region."""
+    seeds = [ScalingGroupSeed(name=f"fan-{n}", instances=2, max_size=3) for n in range(1, max(FAN_OUT_COUNTS) + 1)]
+    return [*seeds, ScalingGroupSeed(name="fan-elsewhere", region_id=OTHER_REGION, instances=2, max_size=3)]
+
+
+def measure_fan_out(target: Target, scratch: Path, batches: int, health_port: int | None) -> list[dict[str, Any]]:
+    """Row 4's runs: one new image to 1, 5 and 20 of the ``fan-N`` groups with ``eci-release release --group ...``
+    (one group runs the release flow; several the fan-out flow, each group a run of the ``release`` deployment,
+    which a process worker started here runs), then to a group in each of two regions. Sets up what
+    ``eci-release up`` does for it: the blocks, the work pool, the ``release`` deployment, one worker."""
+    from types import SimpleNamespace
+
+    from deployments.stack import BLOCK_NAME, WORK_POOL, save_local_blocks
+
+    save_local_blocks(SimpleNamespace(info=target.cloud.info.model_dump()))
+    env = {**target.env, "PREFECT_WORKER_QUERY_SECONDS": "1"}
+    for command in (
+        ["work-pool", "create", WORK_POOL, "--type", "process", "--overwrite"],
+        ["--no-prompt", "deploy", "--name", "release"],
+    ):
+        done = subprocess.run([str(BIN / "prefect"), *command], env=env, cwd=REPO_ROOT, capture_output=True, text=True)
+        if done.returncode != 0:
+            return [{"groups": 0, "status": "set-up failed", "message": f"prefect {command[0]}: {done.stderr[-400:]}"}]
+    workers = Children(scratch)
+    workers.start("worker", [str(BIN / "prefect"), "worker", "start", "--pool", WORK_POOL], env=env, cwd=REPO_ROOT)
+    runs = []
+    try:
+        for groups in [[f"fan-{n}" for n in range(1, count + 1)] for count in FAN_OUT_COUNTS] + [
+            ["fan-1", f"{OTHER_REGION}/fan-elsewhere"]
+        ]:
+            command = [
+                str(BIN / "eci-release"),
+                *("release", *[part for g in groups for part in ("--group", g)], "--container", CONTAINER),
+                *("--repository", REPOSITORY, "--digest", target.push(new_label()), "--batch-number", str(batches)),
+                *("--credentials-block", BLOCK_NAME, "--registry-block", BLOCK_NAME, "--json"),
+                *(("--health-port", str(health_port)) if health_port else ()),
+            ]
+            mark = target.control.audit_mark()
+            child = run_child(command, target.env)
+            result = child.last_json()
+            outcomes = Counter(g["status"] for g in result.get("groups", [])) or Counter([result.get("status", "?")])
+            calls = target.control.audit(mark)
+            runs.append(
+                {
+                    "groups": len(groups),
+                    "regions": len({g.partition("/")[0] if "/" in g else "" for g in groups}),
+                    "wall": child.wall,
+                    "status": result.get("status", "?"),
+                    "outcomes": dict(outcomes),
+                    "message": result.get("message", ""),
+                    "throttled": sum(1 for e in calls if str(e.get("code") or "").startswith("Throttling")),
+                    "surfaced": "Throttling" in json.dumps(result),
+                    "calls": len(calls),
+                }
+            )
+    finally:
+        workers.stop_all()
+    return runs
+
+
+def fan_out_rows(runs: list[dict[str, Any]] | None = None) -> list[Row]:
+    """Row 4: one image to 1, 5 and 20 groups, and to two regions; the wall of 20 groups against one.
+
+    Without ``runs`` (the fan-out flow not on main, or row 4 skipped) the row says so: the hook is
+    ``measure_fan_out``."""
+    target = f"20 groups <= {TARGET_FAN_OUT}x one group, no throttling error surfacing"
+    if not runs:
+        note = "not measured in this run" if fan_out_on_main() else "not built yet (flows/fan_out.py is not on main)"
+        return [Row("4", "fan-out: one image to 1, 5, 20 groups (2 regions)", note, target)]
+    if runs[0]["groups"] == 0:
+        return [Row("4", "fan-out: set-up", f"{runs[0]['status']}: {runs[0]['message']}", target, "MISS")]
+    one = next((r for r in runs if r["groups"] == 1), None)
+    rows = []
+    for run in runs:
+        kind = "the release flow" if run["groups"] == 1 else "the fan-out flow"
+        where = (
+            f"{run['groups']} groups in {run['regions']} regions" if run["regions"] > 1 else f"{run['groups']} group(s)"
         )
-    return [Row("4", "fan-out: one image to 1, 5, 20 groups (2 regions)", note, target, "")]
+        ratio = run["wall"] / one["wall"] if one and one["status"] == "released" else None
+        outcome = ", ".join(f"{n} {status}" for status, n in run["outcomes"].items())
+        measured = f"{run['wall']:.1f} s" + (f" = {ratio:.2f}x one group" if ratio and run["groups"] > 1 else "")
+        measured += f"; {outcome}; {run['calls']} API calls, {run['throttled']} answered Throttling"
+        row = Row("4", f"fan-out: one image to {where}, eci-release release ({kind}), start to exit", measured)
+        if run["groups"] == max(FAN_OUT_COUNTS) and run["regions"] == 1:
+            row.target = target
+            row.verdict = verdict(
+                ratio is not None and ratio <= TARGET_FAN_OUT and run["status"] == "released" and not run["surfaced"]
+            )
+        if run["status"] not in ("released", "unchanged"):
+            row.what += f" ({run['status']}: {' '.join(str(run['message']).split())[:200]})"
+        rows.append(row)
+    return rows
 
 
 def memory_rows(docker_run: list[Measured], peer: list[Measured], scale: dict[int, Measured]) -> list[Row]:
@@ -639,13 +725,14 @@ class Measurements:
     nightly: list[dict[str, Any]] = field(default_factory=list)  # the changed run, then the unchanged one
     scale: dict[int, Measured] = field(default_factory=dict)
     health: str = ""  # where row 3's simulated instances were health-checked
+    fan_out: list[dict[str, Any]] = field(default_factory=list)
 
 
 def table_rows(measured: Measurements) -> list[Row]:
     rows = release_rows(measured.pipeline, measured.peer, measured.peer_poll) if measured.pipeline else []
     rows += nightly_rows(*measured.nightly) if measured.nightly else []
     rows += scale_rows(measured.scale, measured.batches, measured.health) if len(measured.scale) > 1 else []
-    rows += fan_out_rows()
+    rows += fan_out_rows(measured.fan_out)
     return rows + memory_rows(measured.pipeline, measured.peer, measured.scale)
 
 
@@ -666,14 +753,19 @@ def measure(args: argparse.Namespace, latencies: Latencies, scratch: Path, stand
             print(f"row 1: a pipeline and a peer release ({n + 1}/{args.repeat})", file=sys.stderr)
             measured.pipeline.append(pipeline_release(real, GROUP, args.batches))
             measured.peer.append(peer_release(real, GROUP, args.batches, args.peer_poll))
-        if "3" not in skip and sizes:
-            print(f"row 3: a release to simulated groups of {sizes} instances", file=sys.stderr)
-            seeds = [ScalingGroupSeed(name=f"bench-{n}", instances=n, max_size=n + 1) for n in sizes]
+        fan_out = "4" not in skip and fan_out_on_main()
+        if ("3" not in skip and sizes) or fan_out:
+            seeds = [ScalingGroupSeed(name=f"bench-{n}", instances=n, max_size=n + 1) for n in sizes if "3" not in skip]
+            seeds += fan_out_seeds() if fan_out else []
             simulated = Target.start("simulated", latencies, Scenario(scaling_groups=seeds, wait_seconds=600))
             port = None if instances_answer(simulated) else stand_in.port
             measured.health = "their own port" if port is None else "the benchmark's stand-in port"
-            for n in sizes:
+            for n in sizes if "3" not in skip else []:
+                print(f"row 3: a release to a simulated group of {n} instances", file=sys.stderr)
                 measured.scale[n] = pipeline_release(simulated, f"bench-{n}", args.batches, health_port=port)
+            if fan_out:
+                print(f"row 4: one image to {FAN_OUT_COUNTS} groups, then to two regions", file=sys.stderr)
+                measured.fan_out = measure_fan_out(simulated, scratch, args.batches, port)
     finally:
         for target in (simulated, real):
             if target is not None:
@@ -688,7 +780,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="2,20,200", help="simulated group sizes for the API-call row")
     parser.add_argument("--repeat", type=int, default=1, help="pipeline and peer releases of row 1 (median ratio)")
     parser.add_argument("--peer-poll", type=float, default=2.0, help="seconds between the peer's status reads")
-    parser.add_argument("--skip", default="", help="rows to leave out, e.g. 2,3 for a quicker look at row 1")
+    parser.add_argument("--skip", default="", help="rows to leave out, e.g. 2,3,4 for a quicker look at row 1")
     latency_options(parser)
     args = parser.parse_args(argv)
     latencies = latencies_from(args)
