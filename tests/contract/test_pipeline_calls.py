@@ -103,7 +103,7 @@ def test_a_lost_start_execution_answer_starts_one_rollout_not_two(before, creden
     assert follow(credentials, execution_id, batch_number=1, timeout=120).status == "Success"
 
 
-@pytest.mark.runtimes("docker")
+@pytest.mark.runtimes("simulated", "docker")
 def test_a_lost_probe_scale_out_answer_starts_one_probe_not_two(before, credentials, control, sdk):
     started_with = _in_service(sdk)
     control.add_fault(kind="lost_response", product="ess", action="ScaleWithAdjustment", times=1)
