@@ -1,5 +1,6 @@
 """`eci-release release` with one group runs the release flow as before; with several (or a canary) the fan-out
-flow; `plan` plans each group in turn; groups named twice or with a malformed region are refused before anything runs."""
+flow; `plan` plans each group in turn; groups named twice or with a malformed region are refused before anything
+runs."""
 
 from __future__ import annotations
 
