@@ -10,7 +10,9 @@ from flows.inputs import for_target
 from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
 from tasks.cloud_views import group_instances
 from tasks.models import ReleasePlan, ReleaseResult, ScalingGroupRef
-from tasks.plan import eta, mutating_calls, oos_batches
+from tasks.plan import eta, mutating_calls, oos_batches, rolls_out
+from tasks.probe import has_room_for_a_probe
+from tasks.processes import TEMPLATE_PROCESSES
 from tasks.publish import resolve_existing_image
 from tasks.registry_access import served_digest
 from tasks.release_record import Pin, ReleaseRecord
@@ -43,8 +45,10 @@ def plan_release(
     instances = group_instances(credentials, group, target.container)
     writes = before.image != deployed
     batches = oos_batches(instances, rollout.batch_number, deployed)
-    changes_instances = any(len(b.already_on_image) < len(b.instances) for b in batches)
-    probes = (writes or changes_instances) and group.total_capacity < group.max_size
+    if not rolls_out(batches):
+        batches = []
+    changes_instances = bool(batches)
+    probes = (writes or changes_instances) and has_room_for_a_probe(group)
     if probes:
         probe = f"one instance from the new configuration (capacity {group.total_capacity} -> +1), then removed"
     elif writes or changes_instances:
@@ -63,12 +67,13 @@ def plan_release(
         config_after=deployed,
         writes_configuration=writes,
         probe=probe,
-        batches=batches if changes_instances else [],
+        batches=batches,
         mutating_calls=mutating_calls(
             writes_configuration=writes,
             probes=probes,
             batches=batches,
-            suspends_processes=any(p not in group.suspended_processes for p in ("ScaleIn", "ScaleOut")),
+            # As start_execution: the template suspends (and resumes) the processes not suspended already.
+            suspends_processes=any(p not in group.suspended_processes for p in TEMPLATE_PROCESSES),
         ),
         eta_seconds=seconds,
         eta_basis=basis,

@@ -23,19 +23,24 @@ def oos_batches(instances: list[InstanceState], batch_number: int, image: str) -
     ]
 
 
+def rolls_out(batches: list[PlannedBatch]) -> bool:
+    """Whether OOS has anything to do: an instance does not run the image yet."""
+    return any(len(b.already_on_image) < len(b.instances) for b in batches)
+
+
 def mutating_calls(
     *, writes_configuration: bool, probes: bool, batches: list[PlannedBatch], suspends_processes: bool
 ) -> dict[str, int]:
     """The calls that change the cloud, by product and action: the pipeline's, and the template's on its behalf
-    (the template updates every InService instance, standing each by around its update, and writes the
-    configuration again at its end)."""
+    (the template updates every InService instance of ``batches``, standing each by around its update, and writes
+    the configuration again at its end); no batches: no rollout."""
     calls: Counter[str] = Counter()
     if writes_configuration:
         calls["ess:ModifyEciScalingConfiguration"] += 1
     if probes:
         calls.update({"ess:ScaleWithAdjustment": 1, "ess:RemoveInstances": 1})
     instances = sum(len(b.instances) for b in batches)
-    if any(len(b.already_on_image) < len(b.instances) for b in batches):
+    if batches:
         calls.update(
             {
                 "oos:StartExecution": 1,
