@@ -17,6 +17,7 @@ from prefect.variables import Variable
 from pydantic import BaseModel
 
 from tasks.logs import logger
+from tasks.variables import write_variable
 
 MARK_SECONDS = 600
 _PREFIX = "eci-release-own-push-"
@@ -58,7 +59,7 @@ class OwnPush(BaseModel):
         Variable.unset(_name(self.repository, self.tag))
 
     def _save(self) -> None:
-        Variable.set(_name(self.repository, self.tag), self.model_dump(mode="json"), overwrite=True)
+        write_variable(_name(self.repository, self.tag), self.model_dump(mode="json"))
 
     @classmethod
     def find(cls, repository: str, tag: str, digest: str) -> "OwnPush | None":

@@ -19,6 +19,7 @@ from prefect.variables import Variable
 from pydantic import BaseModel, Field
 
 from tasks.logs import logger
+from tasks.variables import write_variable
 
 Trigger = Literal["manual", "nightly", "push", "rollback", "recover"]
 RecordState = Literal[
@@ -83,7 +84,7 @@ class ReleaseRecord(BaseModel):
         """Write the record with ``changes`` applied; returns the record as written."""
         record = self.model_copy(update={**changes, "updated_at": _now()})
         record.message = record.message[:MESSAGE_LIMIT]  # a variable holds 5000 characters at most
-        Variable.set(_variable_name("record", self.group_id), record.model_dump(mode="json"), overwrite=True)
+        write_variable(_variable_name("record", self.group_id), record.model_dump(mode="json"))
         return record
 
     def save_or_log(self, **changes) -> "ReleaseRecord":
@@ -134,7 +135,7 @@ class Pin(BaseModel):
         return cls.model_validate(value) if value else None
 
     def save(self) -> None:
-        Variable.set(_variable_name("pin", self.group_id), self.model_dump(mode="json"), overwrite=True)
+        write_variable(_variable_name("pin", self.group_id), self.model_dump(mode="json"))
 
     @staticmethod
     def lift(group_id: str) -> bool:
