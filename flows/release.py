@@ -381,6 +381,7 @@ def _record(before: ConfigSnapshot, image: ImageRef, trigger: Trigger, standby_b
     previous = ReleaseRecord.load(before.group.scaling_group_id)
     return ReleaseRecord(
         released_from=previous.released_from if previous else None,
+        waits=previous.waits if previous else {},  # what this release's polls close in on
         group_id=before.group.scaling_group_id,
         group_name=before.group.scaling_group_name,
         trigger=trigger,

@@ -141,11 +141,13 @@ def scaling_activity(credentials: AlibabaCloudCredentials, activity_id: str):
     return body.scaling_activities[0] if body.scaling_activities else None
 
 
-def wait_for_activity(credentials: AlibabaCloudCredentials, activity_id: str, timeout: float):
-    """The scaling activity once it has left InProgress."""
+def wait_for_activity(
+    credentials: AlibabaCloudCredentials, activity_id: str, timeout: float, expected: float | None = None
+):
+    """The scaling activity once it has left InProgress; the polls close in on ``expected`` seconds when given."""
 
     def finished():
         activity = scaling_activity(credentials, activity_id)
         return activity if activity is not None and activity.status_code != "InProgress" else None
 
-    return poll(finished, what=f"scaling activity {activity_id}", timeout=timeout)
+    return poll(finished, what=f"scaling activity {activity_id}", timeout=timeout, expected=expected)

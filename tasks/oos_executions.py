@@ -16,10 +16,11 @@ from tasks.cloud_calls import call
 from tasks.logs import logger
 from tasks.models import ConfigSnapshot
 from tasks.processes import TEMPLATE_PROCESSES
-from tasks.waiting import poll
+from tasks.waiting import Durations, Pace, poll
 
 TEMPLATE = "ACS-ESS-RollingUpdateByUpdateContainerGroup"
 TERMINAL = ("Success", "Failed", "Cancelled")
+CHILDREN_EVERY = 5.0  # seconds between reads of the per-instance children while a batch runs, for its progress
 
 
 def start_execution(
@@ -113,19 +114,23 @@ def follow(
     timeout: float,
     on_progress: Callable[[int, int], None] | None = None,
     on_pause: Callable[[int, int, int], None] | None = None,
+    durations: Durations | None = None,
 ):
-    """Poll the execution until it ends; report (finished children, all children) as they change and log each
-    batch as it completes. When the template pauses between batches, ``on_pause(done, total, pause_number)``
-    is asked (the health gate, then perhaps a person; the time it takes does not count against the timeout);
-    without it the pause is logged and the wait goes on. Returns the final ListExecutions entry."""
+    """Poll the execution until it ends, one call a poll; its per-instance children are read when it pauses or
+    ends, and every ``CHILDREN_EVERY`` seconds between, to report (finished children, all children) as they change
+    and log each batch as it completes. A batch's polls close in on how long the one before took (``durations``:
+    ``first batch`` from the start, ``batch`` after each pause). When the template pauses between batches,
+    ``on_pause(done, total, pause_number)`` is asked (the health gate, then perhaps a person; the time it takes does
+    not count against the timeout); without it the pause is logged and the wait goes on. Returns the final
+    ListExecutions entry."""
     log = logger()
-    seen = {"done": -1, "waiting": False, "pauses": 0, "paused_seconds": 0.0}
+    durations = durations or Durations()
+    pace = Pace(cap=2.0, expected=durations.expected("first batch"))  # a pause is answered within 2 s at most
+    seen = {"done": -1, "waiting": False, "pauses": 0, "paused_seconds": 0.0, "children_read": -CHILDREN_EVERY}
 
-    def finished():
-        current = execution(credentials, execution_id)
-        if current is None:
-            return None
+    def progress() -> tuple[int, int]:
         statuses = child_statuses(credentials, execution_id)
+        seen["children_read"] = time.monotonic()
         done = sum(1 for s in statuses if s in TERMINAL)
         if done != seen["done"]:
             seen["done"] = done
@@ -135,7 +140,18 @@ def follow(
                 log.info("rolling-update: %d/%d instances updated (batch %d)", done, len(statuses), batch)
             if on_progress:
                 on_progress(done, len(statuses))
-        if current.status == "Waiting" and not seen["waiting"]:
+        return done, len(statuses)
+
+    def finished():
+        current = execution(credentials, execution_id)
+        if current is None:
+            return None
+        paused = current.status == "Waiting" and not seen["waiting"]
+        if paused or current.status in TERMINAL or time.monotonic() - seen["children_read"] >= CHILDREN_EVERY:
+            done, total = progress()
+        if paused or current.status in TERMINAL:
+            durations.took("batch" if seen["pauses"] else "first batch", pace.waited)
+        if paused:
             if on_pause is None:
                 log.warning(
                     "rolling-update: %s is paused between batches; approve it with OOS NotifyExecution", execution_id
@@ -144,11 +160,13 @@ def follow(
                 asked = time.monotonic()
                 try:
                     # The same pause again if this one failed on a hiccup (the next poll asks again).
-                    on_pause(done, len(statuses), seen["pauses"] + 1)
+                    on_pause(done, total, seen["pauses"] + 1)
                 finally:
                     seen["paused_seconds"] += time.monotonic() - asked
                 current = execution(credentials, execution_id) or current
             seen["pauses"] += 1
+        if current.status != "Waiting" and (paused or seen["waiting"]):  # the next batch runs from now
+            pace.restart(durations.expected("batch"))
         seen["waiting"] = current.status == "Waiting"
         return current if current.status in TERMINAL else None
 
@@ -156,7 +174,7 @@ def follow(
         finished,
         what=f"OOS execution {execution_id}",
         timeout=timeout,
-        cap=2.0,  # a batch pause is answered within two seconds at most, and the end seen as soon
+        pace=pace,
         excluded=lambda: seen["paused_seconds"],
     )
 

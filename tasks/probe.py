@@ -21,6 +21,7 @@ from tasks.models import ConfigSnapshot, InstanceState, ScalingGroupRef
 from tasks.release_record import Journal
 from tasks.task_policy import stage_task
 from tasks.verify import VerificationFailed, check_health, health_port
+from tasks.waiting import Durations
 
 
 class Probe(BaseModel):
@@ -64,7 +65,8 @@ def probe_new_instance(
     ).body.scaling_activity_id
     journal.note(probe_activity_id=activity_id)
     try:
-        activity = wait_for_activity(credentials, activity_id, scale_out_timeout)
+        with journal.durations.timing("probe scale-out") as expected:
+            activity = wait_for_activity(credentials, activity_id, scale_out_timeout, expected=expected)
         if activity.status_code != "Successful" or len(activity.created_instances or []) != 1:
             raise VerificationFailed(
                 f"probe scale-out {activity_id} ended {activity.status_code}: {activity.status_message}"
@@ -80,7 +82,7 @@ def probe_new_instance(
     except BaseException:
         remove_probe(credentials, group, activity_id, scale_out_timeout, best_effort=True)
         raise
-    remove_probe(credentials, group, activity_id, scale_out_timeout, best_effort=False)
+    remove_probe(credentials, group, activity_id, scale_out_timeout, best_effort=False, durations=journal.durations)
     return Probe(instance_id=probe.instance_id, image=probe.image, health=health)
 
 
@@ -94,12 +96,18 @@ def _instance(credentials: AlibabaCloudCredentials, snapshot: ConfigSnapshot, in
 
 
 def remove_probe(
-    credentials: AlibabaCloudCredentials, group: ScalingGroupRef, activity_id: str, timeout: float, *, best_effort: bool
+    credentials: AlibabaCloudCredentials,
+    group: ScalingGroupRef,
+    activity_id: str,
+    timeout: float,
+    *,
+    best_effort: bool,
+    durations: Durations | None = None,
 ) -> list[str]:
     """Remove exactly the instances the probe's scale-out created (once it has ended: the cloud refuses to remove
     an instance still starting), and check they are gone; returns them. On a failure path (``best_effort``) a
     problem here is logged, so that it does not hide the failure being reported, and a scale-out still running is
-    left to the rollback, which waits for it."""
+    left to the rollback, which waits for it. ``durations`` times the removal's wait, closing in on the last one's."""
     try:
         activity = scaling_activity(credentials, activity_id)
         if activity is not None and activity.status_code == "InProgress":
@@ -119,7 +127,8 @@ def remove_probe(
             client_token=uuid.uuid4().hex,
         )
         removal = call(lambda: client.remove_instances(request), what="ess RemoveInstances").body
-        removed = wait_for_activity(credentials, removal.scaling_activity_id, timeout)
+        with (durations or Durations()).timing("probe removal") as expected:
+            removed = wait_for_activity(credentials, removal.scaling_activity_id, timeout, expected=expected)
         if removed.status_code != "Successful":
             raise VerificationFailed(
                 f"removing probe instance(s) {remaining} ended {removed.status_code}: {removed.status_message}"

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from tasks.logs import logger
 from tasks.variables import write_variable
+from tasks.waiting import Durations
 
 Trigger = Literal["manual", "nightly", "push", "rollback", "recover"]
 RecordState = Literal[
@@ -69,6 +70,11 @@ class ReleaseRecord(BaseModel):
     message: str = ""
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage of a release that ended")
     batches: int = Field(0, description="the OOS batches of a release that ended")
+    waits: dict[str, float] = Field(
+        default_factory=dict,
+        description="seconds each kind of wait took (probe scale-out, probe removal, first batch, batch): what the "
+        "next release's polls close in on",
+    )
     updated_at: str = Field(default_factory=_now)
 
     @property
@@ -105,8 +111,10 @@ class Journal:
     def __init__(self, record: ReleaseRecord, *, saved: bool = False) -> None:
         self.record = record
         self.saved = saved  # True for a record already in the server: later notes must not stop what uses it
+        self.durations = Durations(record.waits)  # the waits' lengths, written with the next note
 
     def note(self, **changes) -> None:
+        changes.setdefault("waits", dict(self.durations.seconds))
         if not self.saved:
             self.record = self.record.save(**changes)
             self.saved = True

@@ -99,6 +99,7 @@ def rolling_update(
                 description=f"OOS {execution_id}: {done} of {group_total} instances updated in {group_name}",
             ),
             on_pause=between_batches,
+            durations=journal.durations,
         )
     except RolloutFailed:
         raise

@@ -217,7 +217,8 @@ MUTANTS = [
         "probe-left-in-the-group",
         "the probe removes exactly the instance it started",
         "tasks/probe.py",
-        "    remove_probe(credentials, group, activity_id, scale_out_timeout, best_effort=False)\n",
+        "    remove_probe(credentials, group, activity_id, scale_out_timeout, best_effort=False, durations="
+        "journal.durations)\n",
         "",
         ["tests/contract/test_pipeline_calls.py"],
     ),

@@ -4,7 +4,7 @@ import pytest
 from alibabacloud_tea_openapi.exceptions import ClientException, ThrottlingException
 
 from tasks.cloud_calls import CloudCallFailed
-from tasks.waiting import WaitTimeout, next_delay, poll
+from tasks.waiting import CLOSING_IN, WaitTimeout, next_delay, poll
 
 
 def _probe(answers):
@@ -43,3 +43,26 @@ def test_the_pace_is_a_tenth_of_the_time_waited_between_the_first_interval_and_t
     assert next_delay(1.0, first=0.2, cap=5.0) == 0.2
     assert next_delay(4.0, first=0.2, cap=5.0) == pytest.approx(0.4)
     assert next_delay(30.0, first=0.2, cap=2.0) == 2.0
+
+
+def _polls_until(ends: float, expected: float | None) -> tuple[int, float]:
+    """(polls, how late the first poll after ``ends`` came) for a wait that ends at ``ends`` seconds."""
+    waited, polls = 0.0, 1
+    while waited < ends:
+        waited += next_delay(waited, first=0.2, cap=5.0, expected=expected)
+        polls += 1
+    return polls, waited - ends
+
+
+def test_a_wait_expected_to_last_closes_in_on_its_end_with_fewer_polls():
+    for seconds in (4.0, 13.0, 60.0):
+        paced, paced_late = _polls_until(seconds, expected=seconds)
+        tenth, tenth_late = _polls_until(seconds, expected=None)
+        assert paced < tenth and paced_late <= CLOSING_IN < tenth_late
+
+
+def test_past_its_expected_end_a_wait_polls_at_a_share_of_the_overrun():
+    assert next_delay(3.0, first=0.2, cap=5.0, expected=4.0) == pytest.approx(0.33, abs=0.01)
+    assert next_delay(3.9, first=0.2, cap=5.0, expected=4.0) == CLOSING_IN
+    assert next_delay(4.5, first=0.2, cap=5.0, expected=4.0) == CLOSING_IN
+    assert next_delay(34.0, first=0.2, cap=5.0, expected=4.0) == pytest.approx(3.0)
