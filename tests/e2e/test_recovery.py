@@ -20,7 +20,7 @@ from tests.e2e.conftest import REPOSITORY
 from tests.support.cloud_views import active_configuration, group_by_name, instances
 from tests.support.consistency import executions, inconsistencies
 from tests.support.images import push_image
-from tests.support.waiting import wait_until
+from tests.support.waiting import RECORD_WRITE_SECONDS, wait_until
 
 
 def _start_release(pipeline_env: dict, image: str, *extra: str) -> subprocess.Popen:
@@ -108,7 +108,7 @@ def test_sigkill_after_the_probe_scale_out_is_finished_by_the_next_release(
         start_new_session=True,  # its own process group, killed whole
     )
     wait_until(lambda: _started_probe(control, mark), timeout=180, what="the probe scale-out")
-    time.sleep(2)  # the activity id reaches the release record right after the cloud answers
+    time.sleep(RECORD_WRITE_SECONDS)  # the activity id reaches the release record right after the cloud answers
     os.killpg(process.pid, signal.SIGKILL)  # the process and its temporary Prefect server
     process.wait(timeout=30)
     control.clear_faults()

@@ -37,7 +37,7 @@ from tests.support.cloud_views import active_configuration, group_by_name, insta
 from tests.support.consistency import executions, inconsistencies
 from tests.support.images import SEEDED_REPOSITORY, push_image
 from tests.support.sdk import SdkClients
-from tests.support.waiting import wait_until
+from tests.support.waiting import RECORD_WRITE_SECONDS, wait_until
 
 
 @dataclass
@@ -167,7 +167,7 @@ def _after_config_write(bench: Bench, mark: int) -> bool:
 def _after_probe_scale_out(bench: Bench, mark: int) -> bool:
     if _calls_since(bench, mark, "ScaleWithAdjustment") < 1:
         return False
-    time.sleep(2)  # the activity id reaches the release record right after the cloud answers
+    time.sleep(RECORD_WRITE_SECONDS)  # the activity id reaches the release record right after the cloud answers
     return True
 
 

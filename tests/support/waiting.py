@@ -18,3 +18,8 @@ def wait_until(probe: Callable[[], T], *, timeout: float = 60, interval: float =
         time.sleep(interval)
         last = probe()
     return last
+
+
+# How long a release record write may take to reach a Prefect server on SQLite: now and then the server answers an
+# update 503 (another write came in between its read and its write) and Prefect's client tries again after about 2 s.
+RECORD_WRITE_SECONDS = 5.0
