@@ -54,15 +54,21 @@ def _polls_until(ends: float, expected: float | None) -> tuple[int, float]:
     return polls, waited - ends
 
 
-def test_a_wait_expected_to_last_closes_in_on_its_end_with_fewer_polls():
+def test_a_wait_expected_to_last_closes_in_on_its_end():
     for seconds in (4.0, 13.0, 60.0):
-        paced, paced_late = _polls_until(seconds, expected=seconds)
-        tenth, tenth_late = _polls_until(seconds, expected=None)
-        assert paced < tenth and paced_late <= CLOSING_IN < tenth_late
+        _, paced_late = _polls_until(seconds, expected=seconds)
+        _, tenth_late = _polls_until(seconds, expected=None)
+        assert paced_late <= CLOSING_IN < tenth_late
+
+
+def test_a_wait_far_shorter_than_the_last_one_is_seen_no_later_than_without_it():
+    for ends in (0.5, 1.0, 3.0):
+        assert _polls_until(ends, expected=60.0)[1] <= _polls_until(ends, expected=None)[1]
 
 
 def test_past_its_expected_end_a_wait_polls_at_a_share_of_the_overrun():
-    assert next_delay(3.0, first=0.2, cap=5.0, expected=4.0) == pytest.approx(0.33, abs=0.01)
+    assert next_delay(3.0, first=0.2, cap=5.0, expected=4.0) == pytest.approx(0.3)  # no later than a tenth
+    assert next_delay(29.0, first=0.2, cap=5.0, expected=30.0) == pytest.approx(0.33, abs=0.01)
     assert next_delay(3.9, first=0.2, cap=5.0, expected=4.0) == CLOSING_IN
     assert next_delay(4.5, first=0.2, cap=5.0, expected=4.0) == CLOSING_IN
     assert next_delay(34.0, first=0.2, cap=5.0, expected=4.0) == pytest.approx(3.0)
