@@ -147,9 +147,10 @@ def follow(
         if current is None:
             return None
         paused = current.status == "Waiting" and not seen["waiting"]
-        if paused or current.status in TERMINAL or time.monotonic() - seen["children_read"] >= CHILDREN_EVERY:
+        batch_ended = paused or current.status in TERMINAL
+        if batch_ended or time.monotonic() - seen["children_read"] >= CHILDREN_EVERY:
             done, total = progress()
-        if paused or current.status in TERMINAL:
+        if batch_ended:
             durations.took("batch" if seen["pauses"] else "first batch", pace.waited)
         if paused:
             if on_pause is None:

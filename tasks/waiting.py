@@ -34,7 +34,7 @@ def next_delay(waited: float, *, first: float, cap: float, expected: float | Non
     With ``expected`` (how long the same wait took last time): the polls also close in on it, a third of the time still
     expected apart and ``CLOSING_IN`` apart at the end; past it, a tenth of the overrun. Never later than without it:
     a wait that ends far sooner than the last one did is seen as soon as it would have been. A 4 s wait that ends
-    when expected is seen within 0.1 s, where a tenth of the time waited is 0.3 s late; a 60 s one within 0.05 s,
+    when expected is seen within 0.1 s, where a tenth of the time waited is 0.3 s late; a 60 s one within 0.07 s,
     against 1.1 s."""
     without = min(cap, max(first, share * waited))
     if expected is None:
@@ -77,7 +77,7 @@ class Durations:
     def timing(self, kind: str) -> Iterator[float | None]:
         """Time a wait of ``kind``, yielding how long it is expected to last; kept only for a wait that ended."""
         started = time.monotonic()
-        yield self.seconds.get(kind)
+        yield self.expected(kind)
         self.took(kind, time.monotonic() - started)
 
     def took(self, kind: str, seconds: float) -> None:
