@@ -179,7 +179,8 @@ def test_three_pushes_in_a_row_release_only_the_newest(stack, fresh_group, stack
     digests = [push_web_image(stack_cloud, stack_sdk, tag, f"push {n}") for n, tag in enumerate(tags)]
     wait_for_pushed_events(since, 3)
     runs = [wait_run(run.id) for run in wait_for_on_push_runs(since, 3)]
-    completed = [run for run in runs if run.state.is_completed()]
+    # In the order they ended: the server lists runs by id, and ids are random.
+    completed = sorted((run for run in runs if run.state.is_completed()), key=lambda run: run.end_time)
     released = [run.parameters["image"]["digest"] for run in completed]
     # The newest wins, and an older one still queued when a newer one arrived is superseded. One older run may
     # have taken the lock before the newest push made its run: it releases first, and never after a newer one.
