@@ -33,6 +33,8 @@ def describe_unfinished(record: ReleaseRecord) -> str:
         leftovers.append(f"OOS rollback execution {record.rollback_execution_id}")
     if record.probe_activity_id:
         leftovers.append(f"probe scale-out {record.probe_activity_id}")
+    elif record.probe_client_token:
+        leftovers.append(f"a probe scale-out whose answer was not noted (ClientToken {record.probe_client_token})")
     return (
         f"the {record.trigger} release of {record.image_after} (run {record.flow_run_id}) stopped in {record.step} "
         f"({record.state}); " + "; ".join(leftovers)

@@ -52,17 +52,9 @@ def probe_new_instance(
         note = f"the group is at MaxSize {group.max_size}: no probe instance; the first OOS batch is checked instead"
         log.warning("probe: %s", note)
         return Probe(note=note)
-    journal.changing("probe instance started", state="probing", step="probe")
-    client = credentials.get_ess_client()
-    scale_out = ess.ScaleWithAdjustmentRequest(
-        scaling_group_id=group.scaling_group_id,
-        adjustment_type="QuantityChangeInCapacity",
-        adjustment_value=1,
-        client_token=uuid.uuid4().hex,
-    )
-    activity_id = call(
-        lambda: client.scale_with_adjustment(scale_out), what="ess ScaleWithAdjustment"
-    ).body.scaling_activity_id
+    token = uuid.uuid4().hex
+    journal.changing("probe instance started", state="probing", step="probe", probe_client_token=token)
+    activity_id = _scale_out_by_one(credentials, group.scaling_group_id, token)
     journal.note(probe_activity_id=activity_id)
     try:
         with journal.durations.timing("probe scale-out") as expected:
@@ -84,6 +76,31 @@ def probe_new_instance(
         raise
     remove_probe(credentials, group, activity_id, scale_out_timeout, best_effort=False, durations=journal.durations)
     return Probe(instance_id=probe.instance_id, image=probe.image, health=health)
+
+
+def _scale_out_by_one(credentials: AlibabaCloudCredentials, group_id: str, client_token: str) -> str:
+    """The probe's scale-out; returns its activity id. The same ``client_token`` gets the same activity back."""
+    client = credentials.get_ess_client()
+    request = ess.ScaleWithAdjustmentRequest(
+        scaling_group_id=group_id,
+        adjustment_type="QuantityChangeInCapacity",
+        adjustment_value=1,
+        client_token=client_token,
+    )
+    return call(lambda: client.scale_with_adjustment(request), what="ess ScaleWithAdjustment").body.scaling_activity_id
+
+
+def probe_activity(credentials: AlibabaCloudCredentials, group: ScalingGroupRef, journal: Journal) -> str | None:
+    """The probe's scale-out activity, for a rollback: as noted, or, when the cloud's answer never reached the record
+    (lost on the way, or the release died first), the answer to the same request sent again with the noted
+    ClientToken: the cloud does not scale out twice for one token, it answers with the first call's activity (and
+    if the first call never arrived, this one starts the probe that the rollback then removes). None: no probe."""
+    record = journal.record
+    if record.probe_activity_id or not record.probe_client_token:
+        return record.probe_activity_id
+    activity_id = _scale_out_by_one(credentials, group.scaling_group_id, record.probe_client_token)
+    journal.note(probe_activity_id=activity_id)
+    return activity_id
 
 
 def _instance(credentials: AlibabaCloudCredentials, snapshot: ConfigSnapshot, instance_id: str) -> InstanceState:

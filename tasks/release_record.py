@@ -62,6 +62,9 @@ class ReleaseRecord(BaseModel):
     changed: list[str] = Field(default_factory=list, description="what the release changed in the cloud, in order")
     execution_id: str | None = None
     rollback_execution_id: str | None = None
+    probe_client_token: str | None = Field(
+        None, description="the probe scale-out's ClientToken, noted before the call: finds it if its answer is lost"
+    )
     probe_activity_id: str | None = None
     probe_instance_id: str | None = None
     released_from: str | None = Field(

@@ -17,7 +17,7 @@ from blocks.credentials import AlibabaCloudCredentials
 from tasks.logs import logger
 from tasks.models import ConfigSnapshot, RollbackResult
 from tasks.oos_executions import follow, running_for_group, start_execution, stop
-from tasks.probe import remove_probe
+from tasks.probe import probe_activity, remove_probe
 from tasks.processes import exit_standby, resume_processes
 from tasks.release_record import Journal
 from tasks.scaling_config import restore
@@ -81,12 +81,11 @@ def rollback_release(
     steps.attempt(f"could not restore configuration {snapshot.scaling_configuration_id}", restore_configuration)
 
     def remove_the_probe() -> str | None:
-        removed = remove_probe(
-            credentials, snapshot.group, record.probe_activity_id, scale_out_timeout, best_effort=False
-        )
+        activity_id = probe_activity(credentials, snapshot.group, journal)
+        removed = remove_probe(credentials, snapshot.group, activity_id, scale_out_timeout, best_effort=False)
         return f"probe instance(s) removed: {', '.join(removed)}" if removed else None
 
-    if record.probe_activity_id:
+    if record.probe_activity_id or record.probe_client_token:
         steps.attempt("could not remove the probe instance", remove_the_probe)
 
     # The release's rollout: as noted, or (stopped before its id was noted) the one found running on the group.

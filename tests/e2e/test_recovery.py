@@ -132,6 +132,46 @@ def test_sigkill_after_the_probe_scale_out_is_finished_by_the_next_release(
     _assert_consistent_on(sdk, image)
 
 
+def test_sigkill_before_the_probe_scale_out_was_answered_is_finished_by_the_next_release(
+    group_id, shell_env, sdk, control, local_cloud
+):
+    image = push_image(local_cloud, "lost-probe-answer", "killed before the probe scale-out was answered")
+    digest = image.partition("@")[2]
+    # The cloud scales out, and its answer never arrives: the release's record has the call's ClientToken, never the
+    # activity it started. The release is killed while it retries.
+    control.add_fault(kind="lost_response", product="ess", action="ScaleWithAdjustment")
+    mark = control.audit_mark()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deployments.cli", "release", "--group", "ess-eci-test", "--container", "nginx"]
+        + ["--repository", REPOSITORY, "--digest", digest],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=shell_env,
+        start_new_session=True,  # its own process group, killed whole
+    )
+    wait_until(lambda: _started_probe(control, mark), timeout=180, interval=0.05, what="the probe scale-out")
+    os.killpg(process.pid, signal.SIGKILL)  # the process and its temporary Prefect server
+    process.wait(timeout=30)
+    control.clear_faults()
+
+    code, again = _cli_json(
+        "release",
+        "--group",
+        "ess-eci-test",
+        "--container",
+        "nginx",
+        "--repository",
+        REPOSITORY,
+        "--digest",
+        digest,
+        env=shell_env,
+    )
+    assert code == 0 and again["status"] == "released", again["message"]
+    assert again["recovery"]["complete"], again["recovery"]
+    assert "a probe scale-out whose answer was not noted" in again["recovery"]["found"], again["recovery"]
+    _assert_consistent_on(sdk, image)  # the two instances it had: the killed release's probe is gone
+
+
 def test_sigkill_mid_rollout_is_rolled_back_by_recover(group_id, shell_env, sdk, control, local_cloud):
     before = active_configuration(sdk, group_by_name(sdk)).containers[0].image
     image = push_image(local_cloud, "killed-rollout", "killed mid rollout")

@@ -73,7 +73,7 @@ MUTANTS = [
         "probe-scale-out-without-client-token",
         "a retry after a lost ScaleWithAdjustment response starts no second probe instance",
         "tasks/probe.py",
-        "        adjustment_value=1,\n        client_token=uuid.uuid4().hex,\n",
+        "        adjustment_value=1,\n        client_token=client_token,\n",
         "        adjustment_value=1,\n",
         ["tests/contract/test_pipeline_calls.py"],
     ),
@@ -221,6 +221,16 @@ MUTANTS = [
         "journal.durations)\n",
         "",
         ["tests/contract/test_pipeline_calls.py"],
+    ),
+    Mutant(
+        "probe-with-a-lost-answer-left-in-the-group",
+        "a probe scale-out whose answer never reached the record is still removed by the rollback",
+        "tasks/rollback.py",
+        "    if record.probe_activity_id or record.probe_client_token:\n",
+        "    if record.probe_activity_id:\n",
+        [
+            "tests/e2e/test_recovery.py::test_sigkill_before_the_probe_scale_out_was_answered_is_finished_by_the_next_release"
+        ],
     ),
     Mutant(
         "oldest-request-wins",
