@@ -42,10 +42,10 @@ def describe_unfinished(record: ReleaseRecord) -> str:
 
 
 def finish_unfinished(
-    credentials: AlibabaCloudCredentials, group: ScalingGroupRef, rollout: RolloutSpec
+    credentials: AlibabaCloudCredentials, group: ScalingGroupRef, rollout: RolloutSpec, record: ReleaseRecord | None
 ) -> Recovery | None:
-    """Roll back the group's unfinished release, if its record says there is one; None when there is none."""
-    record = ReleaseRecord.load(group.scaling_group_id)
+    """Roll back the group's unfinished release, if its ``record`` (as just loaded) says there is one; None when
+    there is none."""
     if record is None or not record.unfinished:
         return None
     found = describe_unfinished(record)
@@ -107,7 +107,7 @@ def recover(
     group = find_group(credentials, scaling_group)
     try:
         with hold_group(group, "recover"):
-            recovery = finish_unfinished(credentials, group, rollout)
+            recovery = finish_unfinished(credentials, group, rollout, ReleaseRecord.load(group.scaling_group_id))
     except Superseded as superseded:  # a newer request for the group will recover it first
         return ReleaseResult(status="failed", message=str(superseded))
     if recovery is None:

@@ -76,12 +76,17 @@ def _instances_now(credentials, group, container: str) -> list[InstanceState]:
         return []
 
 
+def builds(image: ImageSpec, source: SourceSpec | None) -> bool:
+    """Whether the release builds its image from the source; if not, it deploys one the registry has."""
+    return source is not None and image.digest is None
+
+
 def image_to_release(
     image: ImageSpec, source: SourceSpec | None, registry, credentials, watch: Stopwatch, skipped: dict[str, str]
 ) -> tuple[ImageRef, bool]:
     """Build and publish from the source, or resolve the existing image. Returns (image, whether anything was
     built or pushed)."""
-    if source is None or image.digest is not None:
+    if not builds(image, source):
         with watch.stage("publish"):
             image_ref = resolve_existing_image(registry, credentials, image.digest or image.tag)
         skipped["build"] = "an existing image was given"
@@ -215,7 +220,8 @@ def release_held(
     nothing changed); a stop (SIGTERM, a cancel) rolls back too, then ends the run as Prefect says. ``credentials``
     are the registry's; the group's calls are made in its own region."""
     registry_credentials, credentials = credentials, for_target(credentials, target)
-    recovery = finish_unfinished(credentials, group, rollout)
+    previous = ReleaseRecord.load(group.scaling_group_id)
+    recovery = finish_unfinished(credentials, group, rollout, previous)
     if recovery is not None and not recovery.complete:  # nothing more is done to a group left inconsistent
         raise ReleaseFailed(
             ReleaseResult(
@@ -224,15 +230,19 @@ def release_held(
                 message=f"{group.scaling_group_name}: {recovery.found}; recovery did not finish: {recovery.done}",
             )
         )
+    if recovery is not None:
+        previous = ReleaseRecord.load(group.scaling_group_id)  # as recovery left it
     watch, skipped = Stopwatch(), {}
-    take_snapshot(credentials, group, target.container)  # no such container: fails before any build
+    group = find_target(credentials, group.scaling_group_id)  # as it is now that this release holds it
+    before = take_snapshot(credentials, group, target.container)  # no such container: fails before any build
     image_ref, produced = image_to_release(image, source, registry, registry_credentials, watch, skipped)
-
-    # Snapshot right before the write, so a rollback restores what was there when the release changed it.
-    group = find_target(credentials, group.scaling_group_id)
-    before = take_snapshot(credentials, group, target.container)
+    if builds(image, source):
+        # A build took a while: snapshot again right before the write, so that a rollback restores what was there
+        # when the release changed it.
+        group = find_target(credentials, group.scaling_group_id)
+        before = take_snapshot(credentials, group, target.container)
     instances_before = group_instances(credentials, group, target.container)
-    journal = Journal(_record(before, image_ref, trigger, standby(credentials, group)))
+    journal = Journal(_record(before, image_ref, trigger, standby(credentials, group), previous))
     outputs = StageOutputs(
         group_name=group.scaling_group_name,
         image=image_ref,
@@ -374,11 +384,12 @@ def _undo(
     return result
 
 
-def _record(before: ConfigSnapshot, image: ImageRef, trigger: Trigger, standby_before: list[str]) -> ReleaseRecord:
+def _record(
+    before: ConfigSnapshot, image: ImageRef, trigger: Trigger, standby_before: list[str], previous: ReleaseRecord | None
+) -> ReleaseRecord:
     """The release's record as it starts; saved (to the Prefect server) only once the release is about to change
     something, so a run that changes nothing leaves the last real release's record in place. What a rollback
-    would go back to carries over until this release succeeds."""
-    previous = ReleaseRecord.load(before.group.scaling_group_id)
+    would go back to carries over from the ``previous`` record until this release succeeds."""
     return ReleaseRecord(
         released_from=previous.released_from if previous else None,
         waits=previous.waits if previous else {},  # what this release's polls close in on

@@ -17,7 +17,7 @@ from tasks.logs import logger
 T = TypeVar("T")
 
 
-CLOSING_IN = 0.1  # seconds between the polls around a wait's expected end
+CLOSING_IN = 0.05  # seconds between the polls around a wait's expected end (a poll costs about 2 ms)
 
 
 class WaitTimeout(TimeoutError):
@@ -34,8 +34,8 @@ def next_delay(waited: float, *, first: float, cap: float, expected: float | Non
     With ``expected`` (how long the same wait took last time): the polls also close in on it, a third of the time still
     expected apart and ``CLOSING_IN`` apart at the end; past it, a tenth of the overrun. Never later than without it:
     a wait that ends far sooner than the last one did is seen as soon as it would have been. A 4 s wait that ends
-    when expected is seen within 0.1 s, where a tenth of the time waited is 0.3 s late; a 60 s one within 0.07 s,
-    against 1.1 s."""
+    when expected is seen within 0.05 s (23 polls), where a tenth of the time waited is 0.3 s late (18 polls); a
+    60 s one within 0.05 s (58 polls), against 1.1 s (46 polls)."""
     without = min(cap, max(first, share * waited))
     if expected is None:
         return without

@@ -87,6 +87,34 @@ def _cli_json(*args: str, env: dict) -> tuple[int, dict]:
     return done.returncode, json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _release_in_its_own_session(digest: str, env: dict, *extra: str) -> subprocess.Popen:
+    """``eci-release release`` of the digest from a shell, in a process group of its own (killed whole)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "deployments.cli", "release", "--group", "ess-eci-test", "--container", "nginx"]
+        + ["--repository", REPOSITORY, "--digest", digest, *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+
+
+def _release_again(digest: str, env: dict) -> tuple[int, dict]:
+    """The next release of the digest, from another shell; its exit code and JSON result."""
+    return _cli_json(
+        "release",
+        "--group",
+        "ess-eci-test",
+        "--container",
+        "nginx",
+        "--repository",
+        REPOSITORY,
+        "--digest",
+        digest,
+        env=env,
+    )
+
+
 def _started_probe(control, mark: int) -> bool:
     return "ScaleWithAdjustment" in control.mutating_calls(mark)
 
@@ -99,14 +127,7 @@ def test_sigkill_after_the_probe_scale_out_is_finished_by_the_next_release(
     env = shell_env
     control.add_fault(kind="stuck_activity", scaling_group_id=group_id)
     mark = control.audit_mark()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "deployments.cli", "release", "--group", "ess-eci-test", "--container", "nginx"]
-        + ["--repository", REPOSITORY, "--digest", digest],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        start_new_session=True,  # its own process group, killed whole
-    )
+    process = _release_in_its_own_session(digest, env)
     wait_until(lambda: _started_probe(control, mark), timeout=180, what="the probe scale-out")
     time.sleep(RECORD_WRITE_SECONDS)  # the activity id reaches the release record right after the cloud answers
     os.killpg(process.pid, signal.SIGKILL)  # the process and its temporary Prefect server
@@ -114,18 +135,7 @@ def test_sigkill_after_the_probe_scale_out_is_finished_by_the_next_release(
     control.clear_faults()
 
     # The next release, from another shell: the killed one's lock is free, and it finishes the job first.
-    code, again = _cli_json(
-        "release",
-        "--group",
-        "ess-eci-test",
-        "--container",
-        "nginx",
-        "--repository",
-        REPOSITORY,
-        "--digest",
-        digest,
-        env=env,
-    )
+    code, again = _release_again(digest, env)
     assert code == 0 and again["status"] == "released", again["message"]
     assert again["recovery"]["complete"] and "probe scale-out" in again["recovery"]["found"], again["recovery"]
     assert again["verification"]["scaled_out"]  # verified again, not answered "unchanged"
@@ -141,31 +151,13 @@ def test_sigkill_before_the_probe_scale_out_was_answered_is_finished_by_the_next
     # activity it started. The release is killed while it retries.
     control.add_fault(kind="lost_response", product="ess", action="ScaleWithAdjustment")
     mark = control.audit_mark()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "deployments.cli", "release", "--group", "ess-eci-test", "--container", "nginx"]
-        + ["--repository", REPOSITORY, "--digest", digest],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=shell_env,
-        start_new_session=True,  # its own process group, killed whole
-    )
+    process = _release_in_its_own_session(digest, shell_env)
     wait_until(lambda: _started_probe(control, mark), timeout=180, interval=0.05, what="the probe scale-out")
     os.killpg(process.pid, signal.SIGKILL)  # the process and its temporary Prefect server
     process.wait(timeout=30)
     control.clear_faults()
 
-    code, again = _cli_json(
-        "release",
-        "--group",
-        "ess-eci-test",
-        "--container",
-        "nginx",
-        "--repository",
-        REPOSITORY,
-        "--digest",
-        digest,
-        env=shell_env,
-    )
+    code, again = _release_again(digest, shell_env)
     assert code == 0 and again["status"] == "released", again["message"]
     assert again["recovery"]["complete"], again["recovery"]
     assert "a probe scale-out whose answer was not noted" in again["recovery"]["found"], again["recovery"]
@@ -178,14 +170,7 @@ def test_sigkill_mid_rollout_is_rolled_back_by_recover(group_id, shell_env, sdk,
     env = shell_env
     known = {e.execution_id for e in executions(sdk)}
     # From a shell, a batch pause waits for a NotifyExecution that never comes: a rollout caught half way.
-    process = subprocess.Popen(
-        [sys.executable, "-m", "deployments.cli", "release", "--group", "ess-eci-test", "--container", "nginx"]
-        + ["--repository", REPOSITORY, "--digest", image.partition("@")[2], "--batch-pause", "FirstBatchPause"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        start_new_session=True,  # its own process group, killed whole
-    )
+    process = _release_in_its_own_session(image.partition("@")[2], env, "--batch-pause", "FirstBatchPause")
     waiting = wait_until(
         lambda: [e for e in executions(sdk) if e.execution_id not in known and e.status == "Waiting"],
         timeout=180,
