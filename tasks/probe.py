@@ -14,7 +14,7 @@ from alibabacloud_ess20220222 import models as ess
 from pydantic import BaseModel
 
 from blocks.credentials import AlibabaCloudCredentials
-from tasks.cloud_calls import call
+from tasks.cloud_calls import CloudCallFailed, call
 from tasks.cloud_views import ALL_STATES, find_group, group_instances, members, scaling_activity, wait_for_activity
 from tasks.logs import logger
 from tasks.models import ConfigSnapshot, InstanceState, ScalingGroupRef
@@ -54,7 +54,12 @@ def probe_new_instance(
         return Probe(note=note)
     token = uuid.uuid4().hex
     journal.changing("probe instance started", state="probing", step="probe", probe_client_token=token)
-    activity_id = _scale_out_by_one(credentials, group.scaling_group_id, token)
+    try:
+        activity_id = _scale_out_by_one(credentials, group.scaling_group_id, token)
+    except CloudCallFailed as refused:
+        if not refused.transient:  # the cloud's own answer: it did not scale out, and a rollback must not ask again
+            journal.note(probe_client_token=None)
+        raise
     journal.note(probe_activity_id=activity_id)
     try:
         with journal.durations.timing("probe scale-out") as expected:

@@ -8,7 +8,8 @@ A Prefect server on SQLite answers an update with 503 whenever another write lan
 its write (the server reads the variable first, and SQLite cannot upgrade that stale read to a write, so it fails
 at once rather than waiting). Prefect's client sleeps 2 s before each retry of a 503, far longer than the collision
 lasts: on a shell's temporary server about one record write in four paid it. So an update is first tried a few
-times here with a short, jittered backoff, and only then handed to Prefect's own retries.
+times here with a short, jittered backoff, and only then handed to Prefect's own retries (at once for what they
+handle and this does not: a dropped connection, a timeout, a CSRF token to renew).
 """
 
 from __future__ import annotations
@@ -39,12 +40,17 @@ def _update(client: SyncPrefectClient, update: VariableUpdate) -> httpx.Response
     )
     for attempt in range(QUICK_TRIES - 1):
         http._add_csrf_headers(request)  # what Prefect's send adds to a change (a no-op unless CSRF is on)
-        response = httpx.Client.send(http, request)
+        try:
+            response = httpx.Client.send(http, request)
+        except httpx.TransportError:
+            break  # a dropped connection or a timeout: Prefect's own retries know those
+        if response.status_code == httpx.codes.FORBIDDEN:
+            break  # perhaps a stale CSRF token, which Prefect's send renews
         if response.status_code not in _TRANSIENT:
             return response
         time.sleep(QUICK_BACKOFF_SECONDS * 2**attempt * random.uniform(0.5, 1.5))
     try:
-        return http.send(request)  # the last try with Prefect's retries
+        return http.send(request)  # the last try, with Prefect's retries
     except httpx.HTTPStatusError as error:
         return error.response
 

@@ -11,6 +11,7 @@ from alibabacloud_oos20190601 import models as oos
 
 from blocks.credentials import AlibabaCloudCredentials
 from deployments.local_cloud_target import local_cloud_credentials
+from tasks.cloud_calls import CloudCallFailed
 from tasks.cloud_views import find_group
 from tasks.models import ConfigSnapshot, ImageRef
 from tasks.oos_executions import TEMPLATE, follow, start_execution
@@ -115,6 +116,25 @@ def test_a_lost_probe_scale_out_answer_starts_one_probe_not_two(before, credenti
         wait_until(lambda: not _activities_running(sdk, before.group.scaling_group_id), timeout=60)
         assert len(_scale_outs(sdk, before.group.scaling_group_id)) == 1
         assert sorted(_in_service(sdk)) == sorted(started_with)
+
+
+@pytest.mark.runtimes("simulated")
+def test_a_probe_scale_out_the_cloud_refused_is_not_asked_for_again_by_the_rollback(before, credentials, control, sdk):
+    group_id = before.group.scaling_group_id
+    # Someone else's scale-out still running: the cloud refuses the probe's (ScalingActivityInProgress).
+    control.add_fault(kind="stuck_activity", scaling_group_id=group_id)
+    sdk.ess.scale_with_adjustment(
+        ess.ScaleWithAdjustmentRequest(
+            scaling_group_id=group_id, adjustment_type="QuantityChangeInCapacity", adjustment_value=1
+        )
+    )
+    journal = _journal(before, before.image)
+    with pytest.raises(CloudCallFailed, match="ScalingActivityInProgress"):
+        probe_new_instance.fn(credentials, before, before.image, journal, "/", None, 120, 60)
+    mark = control.audit_mark()
+    rolled_back = rollback_release.fn(credentials, before, journal, 1, timeout=120, scale_out_timeout=5)
+    assert rolled_back.complete, rolled_back.message
+    assert "ScaleWithAdjustment" not in [entry["action"] for entry in control.audit(mark)]
 
 
 @pytest.mark.runtimes("simulated", "docker")

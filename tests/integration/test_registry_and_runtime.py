@@ -32,14 +32,18 @@ _http.trust_env = False  # loopback only
 
 @pytest.fixture(scope="module")
 def engine(registry) -> Iterator[docker.DockerClient]:
-    """The Docker engine; the images this module pulled from its registry are removed afterwards."""
+    """The Docker engine; the names this module pulled from its registry are removed afterwards. By name, not by id:
+    the same image may also be another test's, or the base of one built since, and an id with dependants cannot go."""
     require_docker()
     client = docker.from_env()
     yield client
     for image in client.images.list():
-        names = image.attrs.get("RepoTags", []) + image.attrs.get("RepoDigests", [])
-        if any(name.startswith(registry.address + "/") for name in names):
-            client.images.remove(image.id, force=True)
+        for name in image.attrs.get("RepoTags", []) + image.attrs.get("RepoDigests", []):
+            if name.startswith(registry.address + "/"):
+                try:
+                    client.images.remove(name, force=True)
+                except docker.errors.ImageNotFound:  # went with the image when its last other name was removed
+                    pass
     client.close()
 
 

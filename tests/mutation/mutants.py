@@ -233,6 +233,17 @@ MUTANTS = [
         ],
     ),
     Mutant(
+        "refused-probe-asked-for-again",
+        "a probe scale-out the cloud refused is not asked for again by the rollback",
+        "tasks/probe.py",
+        "            journal.note(probe_client_token=None)\n",
+        "            pass\n",
+        [
+            "tests/contract/test_pipeline_calls.py::"
+            "test_a_probe_scale_out_the_cloud_refused_is_not_asked_for_again_by_the_rollback[simulated]"
+        ],
+    ),
+    Mutant(
         "oldest-request-wins",
         "of the runs waiting for a group, the newest request wins",
         "flows/group_lock.py",
@@ -260,8 +271,8 @@ MUTANTS = [
         "rollout-before-the-probe",
         "a bad image never reaches the running instances: the probe comes before OOS",
         "flows/release.py",
-        "        if outputs.change.written or any(i.image != pinned for i in instances_before):",
-        "        if False:",
+        "    if outputs.change.written or any(i.image != pinned for i in outputs.instances_before):",
+        "    if False:",
         [
             "tests/e2e/test_release.py::test_an_image_failing_its_health_check_on_the_probe_never_reaches_the_running_instances"
         ],
@@ -286,7 +297,7 @@ MUTANTS = [
         "no-recovery-before-a-release",
         "the next release finishes what a killed one left, before anything else",
         "flows/release.py",
-        "    recovery = finish_unfinished(credentials, group, rollout)",
+        "    recovery = finish_unfinished(credentials, group, rollout, previous)",
         "    recovery = None",
         ["tests/e2e/test_recovery.py::test_sigkill_after_the_probe_scale_out_is_finished_by_the_next_release"],
     ),
