@@ -82,11 +82,12 @@ def rollback_release(
 
     def remove_the_probe() -> str | None:
         activity_id = probe_activity(credentials, snapshot.group, journal)
+        if activity_id is None:  # the release started no probe
+            return None
         removed = remove_probe(credentials, snapshot.group, activity_id, scale_out_timeout, best_effort=False)
         return f"probe instance(s) removed: {', '.join(removed)}" if removed else None
 
-    if record.probe_activity_id or record.probe_client_token:
-        steps.attempt("could not remove the probe instance", remove_the_probe)
+    steps.attempt("could not remove the probe instance", remove_the_probe)
 
     # The release's rollout: as noted, or (stopped before its id was noted) the one found running on the group.
     rollout_id = record.execution_id or next(iter(still_running), None)

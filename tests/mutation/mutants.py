@@ -225,9 +225,9 @@ MUTANTS = [
     Mutant(
         "probe-with-a-lost-answer-left-in-the-group",
         "a probe scale-out whose answer never reached the record is still removed by the rollback",
-        "tasks/rollback.py",
-        "    if record.probe_activity_id or record.probe_client_token:\n",
-        "    if record.probe_activity_id:\n",
+        "tasks/probe.py",
+        "    if record.probe_activity_id or not record.probe_client_token:\n",
+        "    if True:\n",
         [
             "tests/e2e/test_recovery.py::test_sigkill_before_the_probe_scale_out_was_answered_is_finished_by_the_next_release"
         ],

@@ -37,7 +37,6 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def browser_page():
-
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.fail("no chromium on PATH: scripts/setup-host installs Debian's chromium", pytrace=False)
