@@ -25,6 +25,7 @@ import struct
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
 from deployments.launch import HEADER, RELAYED_SIGNALS
@@ -126,18 +127,26 @@ class Zygote:
             print(f"zygote: a launcher's request was refused: {error}", file=sys.stderr, flush=True)
             connection.close()
             return
-        if why := interpreter_differs(request):
-            self._reply(connection, {"fallback": why})
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            if why := interpreter_differs(request):
+                raise ValueError(why)
+            pid = os.fork()
+        except (OSError, ValueError, KeyError) as error:  # the launcher starts the engine itself
+            self._reply(connection, {"fallback": str(error)})
             connection.close()
             for fd in stdio:
                 os.close(fd)
             return
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
         if pid == 0:
-            self._close_in_child(connection)
-            become_engine(request["args"], request["env"], request["cwd"], stdio)
+            try:
+                self._close_in_child(connection)
+                become_engine(request["args"], request["env"], request["cwd"], stdio)
+            except BaseException:
+                traceback.print_exc()
+            finally:  # never back into the zygote's loop, whatever went wrong
+                os._exit(1)
         for fd in stdio:
             os.close(fd)
         connection.settimeout(None)
