@@ -48,7 +48,8 @@ def interpreter_differs(request: dict) -> str | None:
     ours = {k: v for k, v in os.environ.items() if k.startswith(IMPORT_TIME_VARIABLES)}
     theirs = {k: v for k, v in request["env"].items() if k.startswith(IMPORT_TIME_VARIABLES)}
     if ours != theirs:
-        return f"the run's import-time variables differ ({', '.join(sorted(set(ours.items()) ^ set(theirs.items())))})"
+        differing = sorted({name for name, _ in set(ours.items()) ^ set(theirs.items())})
+        return f"the run's import-time variables differ: {', '.join(differing)}"
     if threading.active_count() > 1:
         return f"threads running in the zygote: {[t.name for t in threading.enumerate()]}"
     return None
@@ -133,7 +134,7 @@ class Zygote:
             if why := interpreter_differs(request):
                 raise ValueError(why)
             pid = os.fork()
-        except (OSError, ValueError, KeyError) as error:  # the launcher starts the engine itself
+        except Exception as error:  # whatever it was, the launcher starts the engine itself; the zygote serves on
             self._reply(connection, {"fallback": str(error)})
             connection.close()
             for fd in stdio:
