@@ -5,8 +5,8 @@ spending seconds of CPU on imports (on a machine of few cores, a fan-out's runs 
 Each run is still its own process: the child becomes a fresh engine process (``deployments/zygote_child.py``), the
 launcher relays its signals and exits with its status, and a launcher that dies (SIGKILL after the worker's grace)
 takes its child with it. The zygote stays single-threaded so that forking is safe, and declines a run it could not
-start as a fresh interpreter would (another interpreter or PYTHON* settings, a thread started at import): the launcher
-then starts the engine itself.
+start as a fresh interpreter would (another interpreter or PYTHON* settings, a thread started at import, a module
+file changed since it was imported): the launcher then starts the engine itself.
 
     python -m deployments.zygote --socket PATH
 """
@@ -40,6 +40,30 @@ STOP_GRACE_SECONDS = 30
 MAX_REQUEST = 1 << 22
 
 
+def loaded_files() -> dict[str, float]:
+    """Each imported module's file and its modification time."""
+    files = {}
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if path:
+            try:
+                files[path] = os.stat(path).st_mtime
+            except OSError:
+                pass
+    return files
+
+
+def changed_file(imported: dict[str, float]) -> str | None:
+    """A module file changed since it was imported (a fresh engine would run the new code), or None."""
+    for path, mtime in imported.items():
+        try:
+            if os.stat(path).st_mtime != mtime:
+                return path
+        except OSError:
+            return path
+    return None
+
+
 def interpreter_differs(request: dict) -> str | None:
     """Why a run cannot be forked from here, or None: a fresh engine would start another interpreter, or with other
     PYTHON* settings or Prefect plugins (run at ``import prefect``) than the ones this process imported under."""
@@ -61,6 +85,7 @@ class Zygote:
         self.selector = selectors.DefaultSelector()
         self.runs: dict[int, socket.socket] = {}  # child pid -> its launcher's connection
         self.relaying: set[socket.socket] = set()  # the connections still read for signals
+        self.imported = loaded_files()
         self.stopping = False
         self.wakeup_read, self.wakeup_write = os.pipe()
         for fd in (self.wakeup_read, self.wakeup_write):
@@ -133,6 +158,8 @@ class Zygote:
         try:
             if why := interpreter_differs(request):
                 raise ValueError(why)
+            if changed := changed_file(self.imported):
+                raise ValueError(f"{changed} changed since the zygote imported it: restart the zygote")
             pid = os.fork()
         except Exception as error:  # whatever it was, the launcher starts the engine itself; the zygote serves on
             self._reply(connection, {"fallback": str(error)})
