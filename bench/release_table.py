@@ -530,22 +530,29 @@ def measure_fan_out(target: Target, scratch: Path, batches: int, health_port: in
     """Row 4's runs: one new image to 1, 5 and 20 of the ``fan-N`` groups with ``eci-release release --group ...``
     (one group runs the release flow; several the fan-out flow, each group a run of the ``release`` deployment,
     which a process worker started here runs), then to a group in each of two regions. Sets up what
-    ``eci-release up`` does for it: the blocks, the work pool, the ``release`` deployment, one worker."""
+    ``eci-release up`` does for it: the blocks, the work pool (the launcher as its job command), the ``release``
+    deployment, the zygote, one worker."""
     from types import SimpleNamespace
 
     from deployments.stack import BLOCK_NAME, WORK_POOL, save_local_blocks
+    from deployments.work_pool import create_work_pool, start_zygote
 
     save_local_blocks(SimpleNamespace(info=target.cloud.info.model_dump()))
     env = {**target.env, "PREFECT_WORKER_QUERY_SECONDS": "1"}
-    for command in (
-        ["work-pool", "create", WORK_POOL, "--type", "process", "--overwrite"],
-        ["--no-prompt", "deploy", "--name", "release"],
-    ):
+    workers = Children(scratch)
+    try:
+        create_work_pool(WORK_POOL, env)
+        command = ["--no-prompt", "deploy", "--name", "release"]
         done = subprocess.run([str(BIN / "prefect"), *command], env=env, cwd=REPO_ROOT, capture_output=True, text=True)
         if done.returncode != 0:
-            return [{"groups": 0, "status": "set-up failed", "message": f"prefect {command[0]}: {done.stderr[-400:]}"}]
-    workers = Children(scratch)
-    workers.start("worker", [str(BIN / "prefect"), "worker", "start", "--pool", WORK_POOL], env=env, cwd=REPO_ROOT)
+            raise RuntimeError(f"prefect deploy: {done.stderr[-400:]}")
+        worker_env = start_zygote(workers, scratch / "zygote.sock", env)
+    except RuntimeError as error:
+        workers.stop_all()
+        return [{"groups": 0, "status": "set-up failed", "message": str(error)}]
+    workers.start(
+        "worker", [str(BIN / "prefect"), "worker", "start", "--pool", WORK_POOL], env=worker_env, cwd=REPO_ROOT
+    )
     runs = []
     try:
         for groups in [[f"fan-{n}" for n in range(1, count + 1)] for count in FAN_OUT_COUNTS] + [

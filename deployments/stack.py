@@ -1,7 +1,9 @@
 """``eci-release up``: the whole pipeline on one machine, as a person uses it from the Prefect UI.
 
 It starts localcloud, a Prefect server (SQLite, or a PostgreSQL server of its own as a team would run), saves
-the blocks that point at localcloud, creates the process work pool, deploys ``prefect.yaml`` and starts a worker.
+the blocks that point at localcloud, creates the process work pool (its job command hands each run to the zygote,
+``deployments/zygote.py``, which forks it already imported), deploys ``prefect.yaml`` and starts the zygote and the
+workers.
 When everything answers it prints one JSON line, and it runs until SIGINT or SIGTERM, then stops what it
 started, newest first.
 """
@@ -26,6 +28,7 @@ from deployments.postgres import start_postgres
 from deployments.processes import Children, free_port, wait_http_ok, write_private_file
 from deployments.sample_app import stage_sample_app
 from deployments.webhook.tokens import new_token
+from deployments.work_pool import create_work_pool, start_zygote
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORK_POOL = "eci-release"
@@ -113,7 +116,7 @@ def run_stack(state_dir: Path, database: str, instances: str, workers: int, as_j
         wait_http_ok(f"{api_url}/health", 180, server, "the Prefect server")
         with temporary_settings(updates={PREFECT_API_URL: api_url}):  # this process saves the blocks there too
             save_local_blocks(cloud)
-        _run(_prefect("work-pool", "create", WORK_POOL, "--type", "process", "--overwrite"), env, "work pool")
+        create_work_pool(WORK_POOL, env)
         nightly_source = stage_sample_app("nightly", state_dir / "nightly-source")
         _run(
             _prefect("--no-prompt", "deploy", "--all"),
@@ -121,11 +124,13 @@ def run_stack(state_dir: Path, database: str, instances: str, workers: int, as_j
             "prefect deploy --all",
             cwd=REPO_ROOT,
         )
+        # Started before the workers, so stopped after them: a worker stopping still hands its runs' signals on.
+        worker_env = start_zygote(children, state_dir / "zygote.sock", env)
         for number in range(1, workers + 1):
             children.start(
                 f"worker-{number}",
                 _prefect("worker", "start", "--pool", WORK_POOL, "--name", f"eci-release-worker-{number}"),
-                env=env,
+                env=worker_env,
                 cwd=REPO_ROOT,
             )
         webhook = children.start(
