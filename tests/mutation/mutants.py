@@ -313,8 +313,8 @@ MUTANTS = [
         "shell-lock-held-by-the-dead",
         "without a Prefect server, a killed release does not keep the group locked",
         "flows/group_lock.py",
-        "    if PREFECT_API_URL.value():",
-        "    if True:",
+        "    return bool(PREFECT_API_URL.value())",
+        "    return True",
         ["tests/e2e/test_recovery.py::test_sigkill_after_the_probe_scale_out_is_finished_by_the_next_release"],
     ),
 ]
