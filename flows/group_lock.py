@@ -44,6 +44,7 @@ from prefect.settings import PREFECT_API_URL, PREFECT_HOME
 
 from tasks.logs import logger
 from tasks.models import ScalingGroupRef
+from tasks.rate_limits import GROUP_LOCK_PREFIX
 from tasks.release_record import AUTOMATIC_TRIGGERS
 from tasks.side_by_side import side_by_side
 
@@ -61,7 +62,7 @@ class Superseded(Exception):
 
 
 def limit_name(group_id: str) -> str:
-    return f"eci-release-group-{group_id}"
+    return GROUP_LOCK_PREFIX + group_id
 
 
 def group_tag(group_id: str) -> str:

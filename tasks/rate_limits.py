@@ -5,14 +5,24 @@ Each limit is a Prefect global concurrency limit with a slot decay (a rate limit
 ``<prefix>-<product>-<Action>``, e.g. ``eci-release-rate-ess-ModifyEciScalingConfiguration``: the prefix is
 ``eci-release-rate`` unless ``ECI_RELEASE_RATE_LIMIT_PREFIX`` says otherwise (one per Alibaba Cloud account, when
 several share a Prefect server). Its slot decay is the calls per second, its limit the burst. It lives in the Prefect
-server, so every worker on every machine draws from the same one. Every SDK call (``tasks/cloud_calls.py``) takes a
-slot of its action's limit before each attempt.
+server, so every worker on every machine reads the same one. Every SDK call (``tasks/cloud_calls.py``) keeps to its
+action's limit before each attempt, in one of two ways:
 
-Only a limit that exists costs anything. Which ones exist is read once every 30 s per process (one Prefect API call);
-a call whose action has none, or an inactive one, goes straight out; one that has one takes its slot in one round
-trip to the Prefect server, waiting as long as the limit says. Without a Prefect server (no ``PREFECT_API_URL``: a
-shell with a temporary server) nothing is limited, and while the Prefect server does not answer nothing is either
-(the cloud's own throttling is still retried).
+- a call that changes something takes a slot of the limit on the Prefect server: one round trip, waiting as long as
+  the limit says; every worker draws from the same slots;
+- a read (``Describe*``, ``List*``, ``Get*``: most calls, every wait's polls) is paced in its process at the process's
+  share of the limit: the rate and the burst divided by the number of releases holding their group's lock now
+  (``flows/group_lock.py``; one at least). Every process reads the same limits and the same count, so together they
+  keep to the limit without a round trip a read. A slot a read was most of what a fan-out asked of the Prefect
+  server: measured on 20 groups, 1226 of about 2700 requests, and 75.6 s against 62.1 s with no limits at all. When
+  many releases start at once the count lags by up to ``REFRESH_SECONDS``, and the cloud's own throttling is still
+  retried.
+
+Only a limit that exists costs anything. Which ones exist, and how many releases hold a lock, are read every
+``REFRESH_SECONDS`` per process (one Prefect API call; every ``UNLIMITED_REFRESH_SECONDS`` while none exists); a call
+whose action has no active limit goes straight out.
+Without a Prefect server (no ``PREFECT_API_URL``: a shell with a temporary server) nothing is limited, and while the
+Prefect server does not answer nothing is either (the cloud's own throttling is still retried).
 
 Alibaba Cloud publishes no per-API rates for ESS, ECI, OOS or CR (its Quota Center shows them per account, region and
 API), so the defaults the fan-out creates are conservative: ``DEFAULT_RATES``. Change one in the Prefect UI
@@ -29,6 +39,7 @@ import re
 import threading
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 
 import httpx
 from prefect.client.orchestration import SyncPrefectClient, get_client
@@ -39,7 +50,10 @@ from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_KEY, PREFECT_A
 from tasks.logs import logger
 
 DEFAULT_PREFIX = "eci-release-rate"
-REFRESH_SECONDS = 30.0
+GROUP_LOCK_PREFIX = "eci-release-group-"  # the release locks' names (flows/group_lock.py): their holders share reads
+REFRESH_SECONDS = 2.0
+UNLIMITED_REFRESH_SECONDS = 30.0  # while none exists: a fan-out creates them, a lone release does not
+READS = ("Describe", "List", "Get")
 _READ, _WRITE = 20.0, 5.0  # calls per second
 DEFAULT_RATES: dict[str, float] = {
     "ess:DescribeScalingGroups": _READ,
@@ -115,23 +129,64 @@ def _all_limits(client) -> list:
             return limits
 
 
-class _Limiter:
-    """The limits this process knows of, re-read every ``REFRESH_SECONDS``, and a Prefect client of its own kept
-    open for them: one opened per call costs several times the call, and a flow run's own client closes with the
-    run."""
+def is_read(key: str) -> bool:
+    """Whether the ``product:Action`` only reads (paced in the process) rather than changes something (a slot)."""
+    return key.partition(":")[2].startswith(READS)
+
+
+def releases_holding_locks(limits: list) -> int:
+    """How many releases hold their group's lock, as the server's limits say; one at least (the caller)."""
+    return max(1, sum(1 for limit in limits if limit.name.startswith(GROUP_LOCK_PREFIX) and limit.active_slots > 0))
+
+
+@dataclass(frozen=True)
+class _Rate:
+    per_second: float  # the limit's slot decay
+    burst: int  # the limit's slots
+
+
+class ReadPace:
+    """A process's share of a read limit: a token bucket whose calls wait their turn (one past the share waits
+    until its token would be there) rather than go out early."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: float | None = None  # full at first
+        self._at = 0.0
+
+    def wait_turn(self, per_second: float, burst: float) -> None:
+        with self._lock:
+            now = time.monotonic()
+            tokens = burst if self._tokens is None else min(burst, self._tokens + (now - self._at) * per_second)
+            self._tokens, self._at = tokens - 1, now
+        if tokens < 1:
+            time.sleep((1 - tokens) / per_second)
+
+
+class Limiter:
+    """The limits this process knows of and how many releases share them, re-read every ``REFRESH_SECONDS``, and
+    a Prefect client of its own kept open for them: one opened per call costs several times the call, and a flow
+    run's own client closes with the run."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._stack = ExitStack()
         self._client = None
         self._api_url: str | None = None
-        self._names: frozenset[str] = frozenset()
+        self._rates: dict[str, _Rate] = {}
+        self._sharing = 1
+        self._paces: dict[str, ReadPace] = {}
         self._read_at = -math.inf
 
     def take(self, key: str) -> None:
         name = limit_name(key)
-        client = self._client_if_limited(name)
-        if client is None:
+        client, rate, sharing = self._known(name)
+        if rate is None:
+            return
+        if is_read(key):
+            with self._lock:
+                pace = self._paces.setdefault(name, ReadPace())
+            pace.wait_turn(rate.per_second / sharing, max(1.0, rate.burst / sharing))
             return
         try:
             while True:
@@ -145,10 +200,11 @@ class _Limiter:
         except Exception as error:
             self._forget(f"could not take a slot of {name} ({error}): calls go unlimited for now")
 
-    def _client_if_limited(self, name: str):
+    def _known(self, name: str):
+        """(the client, the limit's rate or None when it has none active, the releases sharing it)."""
         url = PREFECT_API_URL.value()
         if not url:
-            return None
+            return None, None, 1
         with self._lock:
             if url != self._api_url:
                 self._stack.close()
@@ -157,27 +213,30 @@ class _Limiter:
                 )
                 self._client = self._stack.enter_context(client)
                 self._api_url, self._read_at = url, -math.inf
-            if time.monotonic() - self._read_at > REFRESH_SECONDS:
+            if time.monotonic() - self._read_at > (REFRESH_SECONDS if self._rates else UNLIMITED_REFRESH_SECONDS):
                 self._read_at = time.monotonic()
                 try:
+                    limits = _all_limits(self._client)
                     mine = prefix() + "-"
-                    self._names = frozenset(
-                        limit.name
-                        for limit in _all_limits(self._client)
-                        if limit.active and limit.name.startswith(mine)
-                    )
+                    self._rates = {
+                        limit.name: _Rate(limit.slot_decay_per_second, limit.limit)
+                        for limit in limits
+                        # a limit without a decay is no rate (the server refuses its slots as rate limits)
+                        if limit.active and limit.name.startswith(mine) and limit.slot_decay_per_second > 0
+                    }
+                    self._sharing = releases_holding_locks(limits)
                 except Exception as error:
-                    self._names = frozenset()
+                    self._rates = {}
                     logger().warning("could not read the rate limits (%s): calls go unlimited for now", error)
-            return self._client if name in self._names else None
+            return self._client, self._rates.get(name), self._sharing
 
     def _forget(self, why: str) -> None:
         with self._lock:
-            self._names, self._read_at = frozenset(), time.monotonic()
+            self._rates, self._read_at = {}, time.monotonic()
         logger().warning(why)
 
 
-_limiter = _Limiter()
+_limiter = Limiter()
 
 
 def take_slot(key: str) -> None:

@@ -317,4 +317,20 @@ MUTANTS = [
         "    return True",
         ["tests/e2e/test_recovery.py::test_sigkill_after_the_probe_scale_out_is_finished_by_the_next_release"],
     ),
+    Mutant(
+        "reads-not-shared",
+        "a read is paced at its share of the limit: the rate divided among the releases holding a group lock",
+        "tasks/rate_limits.py",
+        "pace.wait_turn(rate.per_second / sharing, max(1.0, rate.burst / sharing))",
+        "pace.wait_turn(rate.per_second, rate.burst)",
+        ["tests/integration/test_rate_limits.py"],
+    ),
+    Mutant(
+        "writes-paced-in-the-process",
+        "a write takes a slot of its limit on the Prefect server, which every worker draws from",
+        "tasks/rate_limits.py",
+        "        if is_read(key):\n",
+        "        if True:\n",
+        ["tests/integration/test_rate_limits.py"],
+    ),
 ]

@@ -1,12 +1,21 @@
-"""Which rate limit a call takes a slot of: its product and action, as the tasks name their calls; and the limits'
-names and bursts."""
+"""Which rate limit a call keeps to: its product and action, as the tasks name their calls; whether it is a read
+(paced at its share) or a write (a slot); and the limits' names and bursts."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
-from tasks.rate_limits import DEFAULT_RATES, burst, limit_name, rate_key
+from tasks.rate_limits import (
+    DEFAULT_RATES,
+    GROUP_LOCK_PREFIX,
+    burst,
+    is_read,
+    limit_name,
+    rate_key,
+    releases_holding_locks,
+)
 
 TASKS = Path(__file__).resolve().parents[2] / "tasks"
 
@@ -36,3 +45,17 @@ def test_every_call_the_tasks_make_has_a_default_rate():
             if rate_key(what):
                 named.add(rate_key(what))
     assert named and named == set(DEFAULT_RATES)
+
+
+def test_reads_are_the_actions_that_describe_list_or_get():
+    assert [is_read(key) for key in ("ess:DescribeScalingGroups", "oos:ListExecutions", "cr:GetRepoTag")] == [True] * 3
+    assert not any(is_read(key) for key in ("ess:ScaleWithAdjustment", "oos:NotifyExecution", "oos:StartExecution"))
+
+
+def test_reads_are_shared_by_the_releases_holding_a_group_lock_and_at_least_one():
+    def limit(name: str, active_slots: int):
+        return SimpleNamespace(name=name, active_slots=active_slots)
+
+    held = [limit(f"{GROUP_LOCK_PREFIX}asg-{n}", 1) for n in range(3)]
+    assert releases_holding_locks([*held, limit(f"{GROUP_LOCK_PREFIX}asg-idle", 0), limit("other", 5)]) == 3
+    assert releases_holding_locks([limit("eci-release-rate-ess-DescribeScalingGroups", 4)]) == 1
