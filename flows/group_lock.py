@@ -44,9 +44,8 @@ from prefect.settings import PREFECT_API_URL, PREFECT_HOME
 
 from tasks.logs import logger
 from tasks.models import ScalingGroupRef
-from tasks.rate_limits import GROUP_LOCK_PREFIX
+from tasks.rate_limits import GROUP_LOCK_PREFIX, recount_sharing
 from tasks.release_record import AUTOMATIC_TRIGGERS
-from tasks.side_by_side import side_by_side
 
 CLOCK_SLACK = timedelta(seconds=10)
 # Every deployment of prefect.yaml carries this tag.
@@ -109,15 +108,7 @@ def superseding_run(me: FlowRun, my_trigger: str, runs: list[FlowRun]) -> FlowRu
     return max(later, key=_requested_at) if later else None
 
 
-def _on_a_server() -> bool:
-    """Whether the lock is the server's limit; without a server (a shell's temporary one) it is a file (see above)."""
-    return bool(PREFECT_API_URL.value())
-
-
 def _ensure_limit(name: str) -> None:
-    """Create the group's limit when missing."""
-    if not _on_a_server():
-        return
     with get_client(sync_client=True) as client:
         try:
             client.read_global_concurrency_limit_by_name(name)
@@ -148,30 +139,30 @@ def _names_group(run: FlowRun, group: ScalingGroupRef) -> bool:
 
 
 def _runs_of_group(group: ScalingGroupRef) -> list[FlowRun]:
-    announced = FlowRunFilter(tags=FlowRunFilterTags(all_=[group_tag(group.scaling_group_id)]))
-    not_started = FlowRunFilter(
-        tags=FlowRunFilterTags(all_=[DEPLOYMENT_TAG]),
-        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED, StateType.PENDING])),
-        # Due now (a little slack for a worker whose clock is behind the server's), not scheduled later.
-        expected_start_time=FlowRunFilterExpectedStartTime(before_=datetime.now(timezone.utc) + CLOCK_SLACK),
-    )
-    runs_announced, runs_not_started = side_by_side(
-        lambda: _read_runs(announced, FlowRunSort.START_TIME_DESC),
-        lambda: _read_runs(not_started, FlowRunSort.EXPECTED_START_TIME_DESC),
-    )
-    return runs_announced + [run for run in runs_not_started if _names_group(run, group)]
-
-
-def _read_runs(runs: FlowRunFilter, sort: FlowRunSort) -> list[FlowRun]:
     with get_client(sync_client=True) as client:
-        return client.read_flow_runs(flow_run_filter=runs, sort=sort, limit=200)
+        announced = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[group_tag(group.scaling_group_id)])),
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=200,
+        )
+        not_started = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                tags=FlowRunFilterTags(all_=[DEPLOYMENT_TAG]),
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED, StateType.PENDING])),
+                # Due now (a little slack for a worker whose clock is behind the server's), not scheduled later.
+                expected_start_time=FlowRunFilterExpectedStartTime(before_=datetime.now(timezone.utc) + CLOCK_SLACK),
+            ),
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+            limit=200,
+        )
+    return announced + [run for run in not_started if _names_group(run, group)]
 
 
 @contextmanager
 def _one_slot(name: str):
-    """The group's one slot: the server's lease-based limit (``_ensure_limit`` created it), or without a server a file
-    lock (see above)."""
-    if _on_a_server():
+    """The group's one slot: the server's lease-based limit, or without a server a file lock (see above)."""
+    if PREFECT_API_URL.value():
+        _ensure_limit(name)
         with concurrency(name, occupy=1, strict=True, lease_duration=LEASE_SECONDS):
             yield
         return
@@ -192,15 +183,12 @@ def hold_group(group: ScalingGroupRef, trigger: str):
     flow_run_id = runtime.flow_run.id
     if flow_run_id is None:
         raise RuntimeError("hold_group works inside a flow run only")
-    name = limit_name(group_id)
-    # Two round trips to the server at once: the run's start waits on them.
-    me, _ = side_by_side(
-        lambda: _announce(flow_run_id, [group_tag(group_id), trigger_tag(trigger)]), lambda: _ensure_limit(name)
-    )
+    me = _announce(flow_run_id, [group_tag(group_id), trigger_tag(trigger)])
     logger().info("waiting for the release lock of %s", group_id)
-    with _one_slot(name):
+    with _one_slot(limit_name(group_id)):
         newer = superseding_run(me, trigger, _runs_of_group(group))
         if newer is not None:
             raise Superseded(newer)
         logger().info("holding the release lock of %s", group_id)
+        recount_sharing()  # this run is one more release sharing the read limits
         yield

@@ -12,11 +12,13 @@ action's limit before each attempt, in one of two ways:
   the limit says; every worker draws from the same slots;
 - a read (``Describe*``, ``List*``, ``Get*``: most calls, every wait's polls) is paced in its process at the process's
   share of the limit: the rate and the burst divided by the number of releases holding their group's lock now
-  (``flows/group_lock.py``; one at least). Every process reads the same limits and the same count, so together they
-  keep to the limit without a round trip a read. A slot a read was most of what a fan-out asked of the Prefect
-  server: measured on 20 groups, 1226 of about 2700 requests, and 75.6 s against 62.1 s with no limits at all. When
-  many releases start at once the count lags by up to ``REFRESH_SECONDS``, and the cloud's own throttling is still
-  retried.
+  (``flows/group_lock.py``, of any account on the server; one at least). Every process reads the same limits and the
+  same count, so together they keep to the limit without a round trip a read. A slot a read was most of what a
+  fan-out asked of the Prefect server: on 20 groups, 1226 of about 2700 requests; the fan-out took 75.6 s with them,
+  61-72 s shared, 62.1 s with no limits at all. When the share of the burst is less than one call (more releases
+  than the burst), a read takes a slot on the server as a write does. The count lags: each process re-reads it
+  every ``REFRESH_SECONDS`` and once it holds its own lock, so while many releases start at once the limit can be
+  passed for a moment (the cloud's own throttling is still retried).
 
 Only a limit that exists costs anything. Which ones exist, and how many releases hold a lock, are read every
 ``REFRESH_SECONDS`` per process (one Prefect API call; every ``UNLIMITED_REFRESH_SECONDS`` while none exists); a call
@@ -53,6 +55,7 @@ DEFAULT_PREFIX = "eci-release-rate"
 GROUP_LOCK_PREFIX = "eci-release-group-"  # the release locks' names (flows/group_lock.py): their holders share reads
 REFRESH_SECONDS = 2.0
 UNLIMITED_REFRESH_SECONDS = 30.0  # while none exists: a fan-out creates them, a lone release does not
+READ_TIMEOUT_SECONDS = 5.0
 READS = ("Describe", "List", "Get")
 _READ, _WRITE = 20.0, 5.0  # calls per second
 DEFAULT_RATES: dict[str, float] = {
@@ -134,6 +137,12 @@ def is_read(key: str) -> bool:
     return key.partition(":")[2].startswith(READS)
 
 
+def recount_sharing() -> None:
+    """This process now holds a group's lock: count the releases sharing the read limits again before the next
+    call, when there are limits."""
+    _limiter.recount()
+
+
 def releases_holding_locks(limits: list) -> int:
     """How many releases hold their group's lock, as the server's limits say; one at least (the caller)."""
     return max(1, sum(1 for limit in limits if limit.name.startswith(GROUP_LOCK_PREFIX) and limit.active_slots > 0))
@@ -177,16 +186,18 @@ class Limiter:
         self._sharing = 1
         self._paces: dict[str, ReadPace] = {}
         self._read_at = -math.inf
+        self._refreshing = False
+        self._without_decay: frozenset[str] = frozenset()
 
     def take(self, key: str) -> None:
         name = limit_name(key)
         client, rate, sharing = self._known(name)
         if rate is None:
             return
-        if is_read(key):
+        if is_read(key) and rate.burst >= sharing:
             with self._lock:
                 pace = self._paces.setdefault(name, ReadPace())
-            pace.wait_turn(rate.per_second / sharing, max(1.0, rate.burst / sharing))
+            pace.wait_turn(rate.per_second / sharing, rate.burst / sharing)
             return
         try:
             while True:
@@ -200,8 +211,14 @@ class Limiter:
         except Exception as error:
             self._forget(f"could not take a slot of {name} ({error}): calls go unlimited for now")
 
+    def recount(self) -> None:
+        with self._lock:
+            if self._rates:
+                self._read_at = -math.inf
+
     def _known(self, name: str):
-        """(the client, the limit's rate or None when it has none active, the releases sharing it)."""
+        """(the client, the limit's rate or None when it has none active, the releases sharing it). One thread
+        re-reads the limits when due, outside the lock: the others go on with what was read before."""
         url = PREFECT_API_URL.value()
         if not url:
             return None, None, 1
@@ -209,26 +226,48 @@ class Limiter:
             if url != self._api_url:
                 self._stack.close()
                 client = SyncPrefectClient(
-                    url, auth_string=PREFECT_API_AUTH_STRING.value(), api_key=PREFECT_API_KEY.value()
+                    url,
+                    auth_string=PREFECT_API_AUTH_STRING.value(),
+                    api_key=PREFECT_API_KEY.value(),
+                    httpx_settings={"timeout": READ_TIMEOUT_SECONDS},  # a hung server must not hold the calls
                 )
                 self._client = self._stack.enter_context(client)
                 self._api_url, self._read_at = url, -math.inf
-            if time.monotonic() - self._read_at > (REFRESH_SECONDS if self._rates else UNLIMITED_REFRESH_SECONDS):
-                self._read_at = time.monotonic()
-                try:
-                    limits = _all_limits(self._client)
-                    mine = prefix() + "-"
-                    self._rates = {
-                        limit.name: _Rate(limit.slot_decay_per_second, limit.limit)
-                        for limit in limits
-                        # a limit without a decay is no rate (the server refuses its slots as rate limits)
-                        if limit.active and limit.name.startswith(mine) and limit.slot_decay_per_second > 0
-                    }
-                    self._sharing = releases_holding_locks(limits)
-                except Exception as error:
-                    self._rates = {}
-                    logger().warning("could not read the rate limits (%s): calls go unlimited for now", error)
-            return self._client, self._rates.get(name), self._sharing
+            interval = REFRESH_SECONDS if self._rates else UNLIMITED_REFRESH_SECONDS
+            due = not self._refreshing and time.monotonic() - self._read_at > interval
+            if due:
+                self._refreshing, self._read_at = True, time.monotonic()
+            client = self._client
+        if due:
+            self._refresh(client)
+        with self._lock:
+            return client, self._rates.get(name), self._sharing
+
+    def _refresh(self, client) -> None:
+        try:
+            limits = _all_limits(client)
+            mine = [limit for limit in limits if limit.active and limit.name.startswith(prefix() + "-")]
+            # A limit without a decay is no rate: the server refuses its slots as rate limits.
+            rates = {
+                limit.name: _Rate(limit.slot_decay_per_second, limit.limit)
+                for limit in mine
+                if limit.slot_decay_per_second > 0
+            }
+            without_decay = frozenset(limit.name for limit in mine) - rates.keys()
+            sharing = releases_holding_locks(limits)
+        except Exception as error:
+            rates, without_decay, sharing = {}, self._without_decay, 1
+            logger().warning("could not read the rate limits (%s): calls go unlimited for now", error)
+        with self._lock:
+            newly_ignored = without_decay - self._without_decay
+            self._rates, self._sharing, self._without_decay = rates, sharing, without_decay
+            self._refreshing = False
+        if newly_ignored:
+            logger().warning(
+                "the limits %s have no slot decay, so no rate: calls go unlimited by them (set "
+                "--slot-decay-per-second)",
+                ", ".join(sorted(newly_ignored)),
+            )
 
     def _forget(self, why: str) -> None:
         with self._lock:

@@ -51,21 +51,33 @@ def _seconds_for(limiter: Limiter, key: str, calls: int) -> float:
 def test_reads_are_paced_at_the_share_of_the_releases_holding_locks_without_a_slot_each(limits):
     name = limits(limit_name(READ), 10, per_second=10.0)
     _hold_group_locks(2, limits)
-    # Two releases share 10 reads a second with a burst of 10: this one has 5 and 5. Ten reads: five at once, the
-    # others 0.2 s apart (alone it would have made all ten at once).
-    assert _seconds_for(Limiter(), READ, 10) >= 0.9
+    limiter = Limiter()
+    limiter.take(READ)  # the limits read, the client open: not timed
+    # Two releases share 10 reads a second with a burst of 10: this one has 5 and 5, one of them taken. Ten reads:
+    # four at once, the others 0.2 s apart (alone it would have made nine at once and the last 0.1 s later).
+    assert _seconds_for(limiter, READ, 10) >= 0.9
     with get_client(sync_client=True) as client:
         assert client.read_global_concurrency_limit_by_name(name).active_slots == 0  # no slot taken on the server
 
 
-def test_writes_take_a_slot_of_the_limit_on_the_server(limits):
-    name = limits(limit_name(WRITE), 1, per_second=2.0)
-    limiter = Limiter()
-    limiter.take(WRITE)
+def test_reads_take_slots_on_the_server_when_more_releases_share_the_limit_than_its_burst(limits):
+    name = limits(limit_name(READ), 2, per_second=0.5)
+    _hold_group_locks(3, limits)  # a third of a call's burst each: not something a process can pace alone
+    Limiter().take(READ)
     with get_client(sync_client=True) as client:
         assert client.read_global_concurrency_limit_by_name(name).active_slots == 1
-    # A burst of one, two a second: the next write waits for that slot to decay.
-    assert _seconds_for(limiter, WRITE, 1) >= 0.3
+
+
+def test_writes_take_a_slot_of_the_limit_on_the_server(limits):
+    name = limits(limit_name(WRITE), 1, per_second=0.5)
+    limiter = Limiter()
+    started = time.monotonic()
+    limiter.take(WRITE)
+    with get_client(sync_client=True) as client:
+        assert client.read_global_concurrency_limit_by_name(name).active_slots == 1  # until 2 s after it was taken
+    # A burst of one, one every 2 s: the next write waits for that slot to decay.
+    limiter.take(WRITE)
+    assert time.monotonic() - started >= 1.5
 
 
 def test_a_call_without_an_active_limit_goes_straight_out(limits):
