@@ -29,7 +29,13 @@ def engine_command(args: list[str]) -> list[str]:
 
 def request(args: list[str]) -> bytes:
     body = json.dumps(
-        {"args": args, "env": dict(os.environ), "cwd": os.getcwd(), "executable": os.path.realpath(sys.executable)}
+        {
+            "args": args,
+            "env": dict(os.environ),
+            "cwd": os.getcwd(),
+            "executable": os.path.realpath(sys.executable),
+            "prefix": sys.prefix,  # the virtual environment: one interpreter serves several
+        }
     ).encode()
     return HEADER.pack(len(body)) + body
 
@@ -38,6 +44,12 @@ def _connect(path: str) -> socket.socket | None:
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         connection.connect(path)
+        # The run's environment (credentials among it) goes to a zygote of this user only.
+        owner = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
+        if owner != os.getuid():
+            print(f"launch: {path} is served by uid {owner}, not this user; starting the engine here", file=sys.stderr)
+            connection.close()
+            return None
         return connection
     except OSError:
         connection.close()
@@ -72,7 +84,7 @@ def _forked_run(connection: socket.socket, args: list[str]) -> int | None:
     for signum in pending:
         connection.send(bytes([signum]))
     line = replies.readline()
-    if not line:  # the zygote died; it takes its children with it
+    if not line:  # the zygote died; its children were sent SIGTERM (deployments/zygote_child.py)
         print("launch: the zygote exited before the run did", file=sys.stderr)
         return 1 << 8
     return json.loads(line)["status"]

@@ -69,6 +69,8 @@ def interpreter_differs(request: dict) -> str | None:
     PYTHON* settings or Prefect plugins (run at ``import prefect``) than the ones this process imported under."""
     if request["executable"] != os.path.realpath(sys.executable):
         return f"the run's interpreter is {request['executable']}"
+    if request.get("prefix") != sys.prefix:
+        return f"the run's environment is {request.get('prefix')}, this one's {sys.prefix}"
     ours = {k: v for k, v in os.environ.items() if k.startswith(IMPORT_TIME_VARIABLES)}
     theirs = {k: v for k, v in request["env"].items() if k.startswith(IMPORT_TIME_VARIABLES)}
     if ours != theirs:
@@ -108,12 +110,15 @@ class Zygote:
         deadline = None
         while self.runs or not self.stopping:
             for key, _ in self.selector.select(timeout=1):
-                if key.data == "signal":
-                    self._on_signals()
-                elif key.data == "listener":
-                    self._accept()
-                else:
-                    self._relay(key.fileobj, key.data)
+                try:
+                    if key.data == "signal":
+                        self._on_signals()
+                    elif key.data == "listener":
+                        self._accept()
+                    else:
+                        self._relay(key.fileobj, key.data)
+                except Exception:  # one event gone wrong must not end the zygote, and with it every run
+                    traceback.print_exc()
             if self.stopping and deadline is None:
                 deadline = time.monotonic() + STOP_GRACE_SECONDS
             if deadline and time.monotonic() > deadline:
@@ -160,6 +165,7 @@ class Zygote:
                 raise ValueError(why)
             if changed := changed_file(self.imported):
                 raise ValueError(f"{changed} changed since the zygote imported it: restart the zygote")
+            zygote = os.getpid()
             pid = os.fork()
         except Exception as error:  # whatever it was, the launcher starts the engine itself; the zygote serves on
             self._reply(connection, {"fallback": str(error)})
@@ -170,7 +176,7 @@ class Zygote:
         if pid == 0:
             try:
                 self._close_in_child(connection)
-                become_engine(request["args"], request["env"], request["cwd"], stdio)
+                become_engine(request["args"], request["env"], request["cwd"], stdio, zygote)
             except BaseException:
                 traceback.print_exc()
             finally:  # never back into the zygote's loop, whatever went wrong
@@ -201,15 +207,21 @@ class Zygote:
 
     def _relay(self, connection: socket.socket, pid: int) -> None:
         """A signal number from the launcher, for its run; or its end: it died, so its run ends too."""
+        if self.runs.get(pid) is not connection:  # reaped in this same round: its connection is closed
+            return
         try:
             received = connection.recv(64)
         except OSError:
             received = b""
+        # Not reaped yet (the reaper closes the connection): ``pid`` is still this run's.
         if not received:
             self.selector.unregister(connection)
             self.relaying.discard(connection)
-        for signum in received or [signal.SIGKILL]:
-            os.kill(pid, signum)  # not reaped yet (the reaper closes the connection): still this run's pid
+            os.kill(pid, signal.SIGKILL)
+            return
+        for signum in received:
+            if signum in RELAYED_SIGNALS:  # nothing else is the launcher's to send
+                os.kill(pid, signum)
 
     def _close_in_child(self, connection: socket.socket) -> None:
         signal.set_wakeup_fd(-1)

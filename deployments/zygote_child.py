@@ -7,6 +7,7 @@ and event workers' flush, streams flushed). It never returns to the zygote's cod
 from __future__ import annotations
 
 import atexit
+import ctypes
 import os
 import runpy
 import signal
@@ -14,17 +15,19 @@ import sys
 import threading
 import traceback
 
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 # What CPython sets before running any code; everything else starts at SIG_DFL.
 _STARTUP_HANDLERS = {signal.SIGINT: signal.default_int_handler, signal.SIGPIPE: signal.SIG_IGN}
 
 
-def become_engine(args: list[str], env: dict[str, str], cwd: str, stdio: list[int]) -> None:
+def become_engine(args: list[str], env: dict[str, str], cwd: str, stdio: list[int], zygote: int) -> None:
     os.setsid()  # out of the zygote's session: a Ctrl-C or group signal meant for the zygote is not the run's
     for signum in signal.valid_signals():
         try:
             signal.signal(signum, _STARTUP_HANDLERS.get(signum, signal.SIG_DFL))
         except (OSError, ValueError):  # SIGKILL, SIGSTOP and the like
             pass
+    _stop_when_the_zygote_dies(zygote)
     for target, fd in enumerate(stdio):
         os.dup2(fd, target)
         os.close(fd)
@@ -35,6 +38,15 @@ def become_engine(args: list[str], env: dict[str, str], cwd: str, stdio: list[in
     sys.path[0] = cwd  # as ``python -m`` puts it
     _rebuild_prefect_state()
     os._exit(_run_engine())
+
+
+def _stop_when_the_zygote_dies(zygote: int) -> None:
+    """SIGTERM (a stop: the release rolls back) if the zygote dies first, as its launcher then reports the run ended;
+    at once if it died already, before this was set."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != zygote:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _rebuild_prefect_state() -> None:

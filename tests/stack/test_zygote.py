@@ -109,3 +109,44 @@ def test_without_a_zygote_the_launcher_runs_the_engine_itself(stack, probe_deplo
     assert ran["flow_run_id"] == str(run.id) and ran["job_variable"] == "from-the-job"
     assert ran["ppid"] == os.getpid()  # the launcher became the engine: the process this test started
     assert wait_run(run.id, timeout=30).state.is_completed()
+
+
+def test_a_run_is_stopped_when_its_zygote_dies(stack, probe_deployment, tmp_path):
+    # A zygote of this test's own (the stack's serves the other tests), killed while its forked run waits: the run is
+    # told to stop (SIGTERM: a release rolls back) rather than going on unseen while its launcher reports it ended.
+    socket_path = tmp_path / "zygote.sock"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env |= {"PREFECT_API_URL": stack["api_url"], "PREFECT_HOME": str(tmp_path / "home")}
+    zygote = subprocess.Popen(
+        [sys.executable, "-m", "deployments.zygote", "--socket", str(socket_path)], env=env, cwd=REPO_ROOT
+    )
+    launcher = started = None
+    try:
+        deadline = time.monotonic() + 60
+        while not socket_path.exists():
+            assert zygote.poll() is None and time.monotonic() < deadline, "the zygote did not listen"
+            time.sleep(0.1)
+        report = tmp_path / "report"
+        with get_client(sync_client=True) as client:  # Pending: no worker takes it; the launcher below runs it
+            run = client.create_flow_run_from_deployment(
+                probe_deployment, parameters={"report": str(report), "wait_seconds": 120}, state=Pending()
+            )
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "deployments.launch"],
+            env={**env, **JOB_VARIABLE, "PREFECT__FLOW_RUN_ID": str(run.id), SOCKET_VARIABLE: str(socket_path)},
+            cwd=tmp_path,
+        )
+        [started] = _report(report, 1)
+        assert started["ppid"] == zygote.pid  # forked by this zygote
+        zygote.kill()
+        assert _report(report, 2)[1] == {"stopped_by": "TerminationSignal"}
+        assert launcher.wait(timeout=60) != 0  # it says the run did not end well
+    finally:
+        for process in (launcher, zygote):
+            if process is not None and process.poll() is None:
+                process.kill()
+        if started:  # the forked run, should it have outlived its zygote
+            try:
+                os.kill(started["pid"], signal.SIGKILL)
+            except ProcessLookupError:
+                pass
