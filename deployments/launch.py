@@ -40,12 +40,17 @@ def request(args: list[str]) -> bytes:
     return HEADER.pack(len(body)) + body
 
 
+def peer_uid(connection: socket.socket) -> int:
+    """The user id of the process at the other end of a unix socket."""
+    return struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
+
+
 def _connect(path: str) -> socket.socket | None:
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         connection.connect(path)
         # The run's environment (credentials among it) goes to a zygote of this user only.
-        owner = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
+        owner = peer_uid(connection)
         if owner != os.getuid():
             print(f"launch: {path} is served by uid {owner}, not this user; starting the engine here", file=sys.stderr)
             connection.close()

@@ -21,14 +21,13 @@ import os
 import selectors
 import signal
 import socket
-import struct
 import sys
 import threading
 import time
 import traceback
 from pathlib import Path
 
-from deployments.launch import HEADER, RELAYED_SIGNALS
+from deployments.launch import HEADER, RELAYED_SIGNALS, peer_uid
 from deployments.zygote_child import become_engine
 
 # What a run imports: the engine's modules (not prefect.engine itself: a run executes it as __main__) and every
@@ -149,9 +148,9 @@ class Zygote:
     def _accept(self) -> None:
         connection, _ = self.listener.accept()
         try:
-            peer_uid = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
-            if peer_uid != os.getuid():
-                raise PermissionError(f"a process of uid {peer_uid} asked for a run")
+            asking = peer_uid(connection)
+            if asking != os.getuid():
+                raise PermissionError(f"a process of uid {asking} asked for a run")
             connection.settimeout(5)  # the launcher sends at once; a silent peer does not stall the others
             request, stdio = self._read_request(connection)
         except (OSError, ValueError) as error:
