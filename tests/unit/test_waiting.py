@@ -4,7 +4,7 @@ import pytest
 from alibabacloud_tea_openapi.exceptions import ClientException, ThrottlingException
 
 from tasks.cloud_calls import CloudCallFailed
-from tasks.waiting import CLOSING_IN, WaitTimeout, next_delay, poll
+from tasks.waiting import CLOSING_IN, CLOSING_SHARE, WaitTimeout, next_delay, poll
 
 
 def _probe(answers):
@@ -67,8 +67,8 @@ def test_a_wait_far_shorter_than_the_last_one_is_seen_no_later_than_without_it()
 
 
 def test_past_its_expected_end_a_wait_polls_at_a_share_of_the_overrun():
-    assert next_delay(3.0, first=0.2, cap=5.0, expected=4.0) == pytest.approx(0.3)  # no later than a tenth
-    assert next_delay(29.0, first=0.2, cap=5.0, expected=30.0) == pytest.approx(0.33, abs=0.01)
-    assert next_delay(3.9, first=0.2, cap=5.0, expected=4.0) == CLOSING_IN
-    assert next_delay(4.5, first=0.2, cap=5.0, expected=4.0) == CLOSING_IN
+    assert next_delay(1.0, first=0.2, cap=5.0, expected=4.0) == pytest.approx(0.2)  # no later than without it
+    assert next_delay(29.0, first=0.2, cap=5.0, expected=30.0) == pytest.approx(CLOSING_SHARE)
+    assert next_delay(4.0 - CLOSING_IN, first=0.2, cap=5.0, expected=4.0) == CLOSING_IN
+    assert next_delay(4.0 + CLOSING_IN, first=0.2, cap=5.0, expected=4.0) == CLOSING_IN
     assert next_delay(34.0, first=0.2, cap=5.0, expected=4.0) == pytest.approx(3.0)
