@@ -69,7 +69,7 @@ def probe_new_instance(
                 f"probe scale-out {activity_id} ended {activity.status_code}: {activity.status_message}"
             )
         probe = _instance(credentials, snapshot, activity.created_instances[0])
-        journal.note(probe_instance_id=probe.instance_id)
+        journal.remember(probe_instance_id=probe.instance_id)  # recovery removes the probe by its activity
         if probe.image != image or probe.status != "Running":
             raise VerificationFailed(
                 f"probe instance {probe.instance_id} runs {probe.image} ({probe.status}), not {image}"

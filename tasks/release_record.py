@@ -124,6 +124,11 @@ class Journal:
         else:
             self.record = self.record.save_or_log(**changes)
 
+    def remember(self, **changes) -> None:
+        """Keep what recovery does not need (it finds it again from what was noted) for the next note: one Prefect
+        call fewer between two of the cloud's waits."""
+        self.record = self.record.model_copy(update=changes)
+
     def changing(self, what: str, **changes) -> None:
         """Note, before it happens, a change to the cloud that a rollback must undo."""
         self.note(changed=[*self.record.changed, what], **changes)
