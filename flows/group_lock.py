@@ -22,11 +22,10 @@ a nightly run: that one would then find the group pinned, or deploy after it.
 from __future__ import annotations
 
 import fcntl
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from prefect import runtime
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.client.schemas.filters import (
@@ -38,7 +37,9 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import FlowRunSort
+from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError
 from prefect.concurrency.sync import concurrency
+from prefect.context import FlowRunContext
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME
 
@@ -108,11 +109,12 @@ def superseding_run(me: FlowRun, my_trigger: str, runs: list[FlowRun]) -> FlowRu
     return max(later, key=_requested_at) if later else None
 
 
-def _ensure_limit(name: str) -> None:
+def _created_if_missing(name: str) -> bool:
+    """Create the group's limit unless it exists; True when it was missing."""
     with get_client(sync_client=True) as client:
         try:
             client.read_global_concurrency_limit_by_name(name)
-            return
+            return False
         except ObjectNotFound:
             pass
         try:
@@ -120,16 +122,15 @@ def _ensure_limit(name: str) -> None:
             logger().info("created the concurrency limit %s (1 slot)", name)
         except ObjectAlreadyExists:  # another run created it in the meantime
             pass
+        return True
 
 
-def _announce(flow_run_id: str, tags: list[str]) -> FlowRun:
-    """Tag this run with its group and trigger (the queue the newest-wins rule reads); returns the run."""
-    with get_client(sync_client=True) as client:
-        run = client.read_flow_run(flow_run_id)
-        missing = [tag for tag in tags if tag not in run.tags]
-        if missing:
-            client.update_flow_run(flow_run_id, tags=[*run.tags, *missing])
-        return run
+def _announce(run: FlowRun, tags: list[str]) -> None:
+    """Tag this run (as the engine loaded it) with its group and trigger: the queue the newest-wins rule reads."""
+    missing = [tag for tag in tags if tag not in run.tags]
+    if missing:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(run.id, tags=[*run.tags, *missing])
 
 
 def _names_group(run: FlowRun, group: ScalingGroupRef) -> bool:
@@ -158,12 +159,21 @@ def _runs_of_group(group: ScalingGroupRef) -> list[FlowRun]:
     return announced + [run for run in not_started if _names_group(run, group)]
 
 
+def _server_slot(name: str):
+    return concurrency(name, occupy=1, strict=True, lease_duration=LEASE_SECONDS)
+
+
 @contextmanager
 def _one_slot(name: str):
     """The group's one slot: the server's lease-based limit, or without a server a file lock (see above)."""
     if PREFECT_API_URL.value():
-        _ensure_limit(name)
-        with concurrency(name, occupy=1, strict=True, lease_duration=LEASE_SECONDS):
+        with ExitStack() as held:
+            try:
+                held.enter_context(_server_slot(name))
+            except ConcurrencySlotAcquisitionError:  # the group's first release: no limit yet
+                if not _created_if_missing(name):
+                    raise
+                held.enter_context(_server_slot(name))
             yield
         return
     path = Path(PREFECT_HOME.value()) / "locks" / f"{name}.lock"
@@ -180,10 +190,11 @@ def _one_slot(name: str):
 def hold_group(group: ScalingGroupRef, trigger: str):
     """Hold the group's lock for the body; raises ``Superseded`` when a newer request for the group exists."""
     group_id = group.scaling_group_id
-    flow_run_id = runtime.flow_run.id
-    if flow_run_id is None:
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
         raise RuntimeError("hold_group works inside a flow run only")
-    me = _announce(flow_run_id, [group_tag(group_id), trigger_tag(trigger)])
+    me = context.flow_run
+    _announce(me, [group_tag(group_id), trigger_tag(trigger)])
     logger().info("waiting for the release lock of %s", group_id)
     with _one_slot(limit_name(group_id)):
         newer = superseding_run(me, trigger, _runs_of_group(group))
