@@ -257,6 +257,7 @@ class Measured:
     work: list[CloudWork]
     calls: list[dict[str, Any]]
     result: dict[str, Any]
+    run_span: tuple[float, float] | None = None  # the pipeline's flow run, Running to its end (epoch seconds)
 
     @property
     def critical_path(self) -> float:
@@ -267,8 +268,9 @@ class Measured:
         return self.wall / self.critical_path if self.critical_path else float("inf")
 
 
-def flow_run_wall(since: float) -> float | None:
-    """The newest flow run started since ``since``: from Running to its end, as the Prefect server recorded it."""
+def flow_run_span(since: float) -> tuple[float, float] | None:
+    """The newest flow run started since ``since``: when it went Running and when it ended (epoch seconds), as the
+    Prefect server recorded it."""
     from datetime import datetime, timezone
 
     from prefect import get_client
@@ -284,7 +286,7 @@ def flow_run_wall(since: float) -> float | None:
         )
     if not runs or runs[0].end_time is None:
         return None
-    return runs[0].end_time.timestamp() - runs[0].start_time.timestamp()
+    return runs[0].start_time.timestamp(), runs[0].end_time.timestamp()
 
 
 def pipeline_release(
@@ -303,18 +305,19 @@ def pipeline_release(
     result = child.last_json()
     calls = target.control.audit(mark)
     work = cloud_work(target.control.state(), target.group_ids[group], child.started, child.ended, answers(calls))
-    wall = flow_run_wall(child.started)
+    span = flow_run_span(child.started)
     return Measured(
         "pipeline",
         result.get("status", "?"),
         child.started,
         child.ended,
-        wall if wall is not None else child.wall,
+        span[1] - span[0] if span else child.wall,
         child.wall,
         child.peak_mb,
         work,
         calls,
         result,
+        span,
     )
 
 
@@ -677,7 +680,26 @@ def details(pipeline: list[Measured], peer: list[Measured]) -> str:
             lines.append(f"  cloud {piece.name:<50}{piece.seconds:7.2f} s  at +{piece.start - m.started:.2f} s")
         if paused := _paused(m.work):
             lines.append(f"  OOS paused between batches, waiting for the health gate's answer: {paused:.2f} s")
+        if m.run_span:
+            lines += [f"  own {between:<50}{seconds:7.2f} s" for between, seconds in own_time(m.run_span, m.work)]
     return "\n".join(lines)
+
+
+def own_time(run_span: tuple[float, float], work: list[CloudWork]) -> list[tuple[str, float]]:
+    """The flow run's time outside the cloud's pieces on the path: before the first, between each two (an OOS
+    pause between batches too), after the last; what the pipeline itself adds to the critical path."""
+    pieces = sorted(on_the_path(work), key=lambda w: w.start)
+    if not pieces:
+        return []
+    own, before, reach = [], "Running", run_span[0]
+    for piece in pieces:
+        kind = piece.name.rsplit(" ", 1)[0]
+        if piece.start > reach:
+            own.append((f"{before} -> {kind}", piece.start - reach))
+        if piece.end > reach:
+            before, reach = f"{kind} end", piece.end
+    own.append((f"{before} -> the run's end", run_span[1] - reach))
+    return own
 
 
 def failures(measured: "Measurements") -> str:
