@@ -82,14 +82,13 @@ class HealthGate:
         self.path, self.port, self.timeout = path, port, timeout
         self.checked: dict[str, str] = {}
 
-    def check_updated(self) -> list[str]:
-        """Check every InService instance on the image not checked yet; returns their ids. Raises
-        ``VerificationFailed`` naming the first that is not Running or does not answer."""
-        fresh = [
-            i
-            for i in group_instances(self.credentials, self.snapshot.group, self.snapshot.container_name)
-            if i.image == self.image and i.instance_id not in self.checked
-        ]
+    def check_updated(self, instances: list[InstanceState] | None = None) -> list[str]:
+        """Check every InService instance on the image not checked yet (of ``instances`` when just read, else of
+        the group now); returns their ids. Raises ``VerificationFailed`` naming the first that is not Running or
+        does not answer."""
+        if instances is None:
+            instances = group_instances(self.credentials, self.snapshot.group, self.snapshot.container_name)
+        fresh = [i for i in instances if i.image == self.image and i.instance_id not in self.checked]
         for instance in fresh:
             if instance.status != "Running":
                 raise VerificationFailed(f"updated instance {instance.instance_id} is {instance.status}, not Running")
@@ -114,7 +113,7 @@ def verify_release(
     one instance at least: the probe, or an updated one."""
     swept = sweep(credentials, snapshot, image)
     if gate is not None:
-        gate.check_updated()
+        gate.check_updated(swept)
         if not swept and not probed:
             raise VerificationFailed(f"no instance ran {image}: neither a probe nor an updated instance")
     logger().info("verify: all %d InService instance(s) run %s", len(swept), image)
