@@ -4,7 +4,8 @@ A release that died (SIGKILL, a lost machine) or ran out of grace while rolling 
 unfinished state. Recovery reads it and rolls the release back exactly as the release itself would have: stop its
 OOS executions, restore the configuration, remove the probe, put the instances back, resume what was suspended,
 return Standby instances, and check every InService instance runs the image the group had before. A release that
-died while verifying, with the group already wholly on its image, is recorded as released instead.
+died once its rollout had started (its probe already removed) and whose rollout then ended, with the group wholly on
+its image, is recorded as released instead.
 """
 
 from __future__ import annotations
@@ -19,10 +20,15 @@ from tasks.cloud_views import TargetError, find_group
 from tasks.logs import logger
 from tasks.models import Recovery, ReleaseResult, ScalingGroupRef
 from tasks.oos_executions import running_for_group
+from tasks.processes import resume_processes
 from tasks.release_record import Journal, ReleaseRecord
 from tasks.rollback import rollback_release
 from tasks.scaling_config import read_containers, recorded_snapshot
 from tasks.verify import VerificationFailed, sweep
+
+# The rollout is the last step that changes the cloud, and the probe is gone before it starts: a group found wholly
+# on the image after it had nothing left to undo. ("verifying": a record left by a version that noted the verify.)
+AFTER_THE_ROLLOUT = ("rolling-out", "verifying")
 
 
 def describe_unfinished(record: ReleaseRecord) -> str:
@@ -52,8 +58,14 @@ def finish_unfinished(
     log = logger()
     log.warning("recovery of %s: %s", group.scaling_group_name, found)
     journal = Journal(record, saved=True)
-    if record.state == "verifying" and _finished(credentials, group, record):
+    if record.state in AFTER_THE_ROLLOUT and _finished(credentials, group, record):
         done = f"the release had finished: the configuration and every InService instance run {record.image_after}"
+        # It may have died before resuming what the template suspended.
+        resumed = resume_processes(
+            credentials, group.model_copy(update={"suspended_processes": record.suspended_before})
+        )
+        if resumed:
+            done += f"; resumed {', '.join(resumed)}"
         journal.note(
             state="released",
             step="recovered",
@@ -79,7 +91,7 @@ def finish_unfinished(
 
 
 def _finished(credentials: AlibabaCloudCredentials, group: ScalingGroupRef, record: ReleaseRecord) -> bool:
-    """Whether a release that died while verifying (or before its last note reached the server) had in fact
+    """Whether a release that died in its rollout or after it (before its last note reached the server) had in fact
     finished: the configuration and every InService instance (Running) on its image, no rollout still running."""
     try:
         containers = read_containers(credentials, record.scaling_configuration_id)

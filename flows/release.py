@@ -318,9 +318,7 @@ def _change_and_verify(
         )
     if outputs.rollout.status == "Skipped":
         skipped["rolling-update"] = outputs.rollout.skipped_reason or "skipped"
-    if journal.changed_anything:
-        journal.note(state="verifying", step="verify")
-    with watch.stage("verify"):
+    with watch.stage("verify"):  # changes nothing: a release that dies here is found finished by recovery
         probed = outputs.probe is not None and outputs.probe.instance_id is not None
         outputs.swept = verify_release(credentials, before, pinned, gate if journal.changed_anything else None, probed)
     outputs.health_checked = list(gate.checked)

@@ -23,6 +23,7 @@ from tasks.variables import write_variable
 from tasks.waiting import Durations
 
 Trigger = Literal["manual", "nightly", "push", "rollback", "recover"]
+# "verifying" is not written any more (the verify changes nothing); records from before are still read.
 RecordState = Literal[
     "started", "probing", "rolling-out", "verifying", "rolling-back", "released", "rolled_back", "failed"
 ]

@@ -13,11 +13,13 @@ import sys
 import time
 
 import pytest
+from alibabacloud_ess20220222 import models as ess
 from prefect.settings import get_current_settings
 
+from tasks.processes import TEMPLATE_PROCESSES
 from tasks.release_record import ReleaseRecord
 from tests.e2e.conftest import REPOSITORY
-from tests.support.cloud_views import active_configuration, group_by_name, instances
+from tests.support.cloud_views import REGION, active_configuration, group_by_name, instances
 from tests.support.consistency import executions, inconsistencies
 from tests.support.images import push_image
 from tests.support.waiting import RECORD_WRITE_SECONDS, wait_until
@@ -183,6 +185,29 @@ def test_sigkill_mid_rollout_is_rolled_back_by_recover(group_id, shell_env, sdk,
     assert code == 0 and result["status"] == "recovered", result["message"]
     assert waiting[0].execution_id in result["recovery"]["found"]
     _assert_consistent_on(sdk, before)
+
+
+def test_a_release_that_died_once_its_rollout_ended_is_recorded_released(
+    group_id, pipeline_env, sdk, control, local_cloud
+):
+    image = push_image(local_cloud, "died-after-rollout", "died once its rollout ended")
+    env = {**os.environ, **pipeline_env, "PREFECT_API_URL": str(get_current_settings().api.url)}
+    code, released = _release_again(image.partition("@")[2], env)
+    assert code == 0 and released["status"] == "released", released["message"]
+    # What a release that died right after its OOS execution ended leaves: the record in rolling-out (its last note,
+    # written before the execution started) and the template's processes still suspended.
+    ReleaseRecord.load(group_id).save(state="rolling-out", step="rolling-update")
+    sdk.ess.suspend_processes(
+        ess.SuspendProcessesRequest(region_id=REGION, scaling_group_id=group_id, processes=TEMPLATE_PROCESSES)
+    )
+    mark = control.audit_mark()
+
+    code, result = _cli_json("recover", "--group", "ess-eci-test", env=env)
+    assert code == 0 and result["status"] == "recovered", result["message"]
+    assert "had finished" in result["recovery"]["done"], result["recovery"]
+    assert control.mutating_calls(mark) == ["ResumeProcesses"]  # nothing rolled back
+    assert ReleaseRecord.load(group_id).state == "released"
+    _assert_consistent_on(sdk, image)
 
 
 def test_recover_with_nothing_unfinished_changes_nothing(group_id, pipeline_env, control):

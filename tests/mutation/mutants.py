@@ -341,4 +341,20 @@ MUTANTS = [
         "        if is_read(key):\n",
         ["tests/integration/test_rate_limits.py"],
     ),
+    Mutant(
+        "finished-rollout-rolled-back",
+        "a release that died once its rollout ended (its last note is rolling-out) is recorded released, not undone",
+        "flows/recovery.py",
+        'AFTER_THE_ROLLOUT = ("rolling-out", "verifying")',
+        'AFTER_THE_ROLLOUT = ("verifying",)',
+        ["tests/e2e/test_recovery.py::test_a_release_that_died_once_its_rollout_ended_is_recorded_released"],
+    ),
+    Mutant(
+        "finished-release-left-suspended",
+        "recovery of a finished release resumes what the template suspended",
+        "flows/recovery.py",
+        "        resumed = resume_processes(\n",
+        "        resumed = [] and resume_processes(\n",
+        ["tests/e2e/test_recovery.py::test_a_release_that_died_once_its_rollout_ended_is_recorded_released"],
+    ),
 ]
