@@ -121,14 +121,15 @@ def follow(
     and log each batch as it completes. A batch's polls close in on how long the one before took (``durations``:
     ``first batch`` from the start, ``batch`` after each pause). When the template pauses between batches,
     ``on_pause(done, total, pause_number)`` is asked (the health gate, then perhaps a person; the time it takes does
-    not count against the timeout); without it the pause is logged and the wait goes on. Returns the final
-    ListExecutions entry."""
+    not count against the timeout), and the progress is reported once it answered (an ``on_pause`` that waits for a
+    person reports it first); without it the pause is logged and the wait goes on. Returns the final ListExecutions
+    entry."""
     log = logger()
     durations = durations or Durations()
     pace = Pace(cap=2.0, expected=durations.expected("first batch"))  # a pause is answered within 2 s at most
     seen = {"done": -1, "waiting": False, "pauses": 0, "paused_seconds": 0.0, "children_read": -CHILDREN_EVERY}
 
-    def progress() -> tuple[int, int]:
+    def progress(report: bool) -> tuple[int, int]:
         statuses = child_statuses(credentials, execution_id)
         seen["children_read"] = time.monotonic()
         done = sum(1 for s in statuses if s in TERMINAL)
@@ -138,7 +139,7 @@ def follow(
                 per_batch = max(1, math.ceil(len(statuses) / batch_number))
                 batch = math.ceil(done / per_batch) if done else 0
                 log.info("rolling-update: %d/%d instances updated (batch %d)", done, len(statuses), batch)
-            if on_progress:
+            if on_progress and report:
                 on_progress(done, len(statuses))
         return done, len(statuses)
 
@@ -149,7 +150,8 @@ def follow(
         paused = current.status == "Waiting" and not seen["waiting"]
         batch_ended = paused or current.status in TERMINAL
         if batch_ended or time.monotonic() - seen["children_read"] >= CHILDREN_EVERY:
-            done, total = progress()
+            # At a pause the gate answers first, and the progress is reported after: the template waits on the answer.
+            done, total = progress(report=not (paused and on_pause))
         if batch_ended:
             durations.took("batch" if seen["pauses"] else "first batch", pace.waited)
         if paused:
@@ -164,6 +166,8 @@ def follow(
                     on_pause(done, total, seen["pauses"] + 1)
                 finally:
                     seen["paused_seconds"] += time.monotonic() - asked
+                if on_progress:
+                    on_progress(done, total)
                 current = execution(credentials, execution_id) or current
             seen["pauses"] += 1
         if current.status != "Waiting" and (paused or seen["waiting"]):  # the next batch runs from now

@@ -63,7 +63,7 @@ def rolling_update(
     )
     group_name, group_total = snapshot.group.scaling_group_name, len(instances)
 
-    def between_batches(done: int, _: int, pause: int) -> None:
+    def between_batches(done: int, total: int, pause: int) -> None:
         try:
             healthy = gate.check_updated()
             if not healthy:  # OOS says a batch finished, yet no instance newly runs the image
@@ -74,13 +74,21 @@ def rolling_update(
         if not asks_a_person(batch_pause, pause):
             notify(credentials, execution_id, "Approve", f"health gate: {len(healthy)} updated instance(s) healthy")
         elif answers_in_the_ui():
-            # The template creates children batch by batch: the group's total is the one to show.
+            show_progress(done, total)  # what the person is asked about
             approve_next_batch(credentials, execution_id, done, group_total, pause)
         else:
             log.warning(
                 "rolling-update: %s passed the health gate and waits for approval: send OOS NotifyExecution",
                 execution_id,
             )
+
+    def show_progress(done: int, _children_so_far: int) -> None:
+        # Of the group's total: the template creates its children batch by batch.
+        update_progress_artifact(
+            artifact_id,
+            progress=100.0 * done / group_total,
+            description=f"OOS {execution_id}: {done} of {group_total} instances updated in {group_name}",
+        )
 
     try:
         artifact_id = create_progress_artifact(
@@ -93,11 +101,7 @@ def rolling_update(
             execution_id,
             batch_number=batch_number,
             timeout=timeout,
-            on_progress=lambda done, total: update_progress_artifact(
-                artifact_id,
-                progress=100.0 * done / total if total else 0.0,
-                description=f"OOS {execution_id}: {done} of {group_total} instances updated in {group_name}",
-            ),
+            on_progress=show_progress,
             on_pause=between_batches,
             durations=journal.durations,
         )

@@ -14,7 +14,7 @@ from deployments.local_cloud_target import local_cloud_credentials
 from tasks.cloud_calls import CloudCallFailed
 from tasks.cloud_views import find_group
 from tasks.models import ConfigSnapshot, ImageRef
-from tasks.oos_executions import TEMPLATE, follow, start_execution
+from tasks.oos_executions import TEMPLATE, follow, notify, start_execution
 from tasks.probe import probe_new_instance
 from tasks.release_record import Journal, ReleaseRecord
 from tasks.rollback import rollback_release
@@ -102,6 +102,31 @@ def test_a_lost_start_execution_answer_starts_one_rollout_not_two(before, creden
     )
     assert [e for e in _executions(sdk) if e not in known] == [execution_id]
     assert follow(credentials, execution_id, batch_number=1, timeout=120).status == "Success"
+
+
+@pytest.mark.runtimes("simulated")
+def test_at_a_pause_the_gate_answers_before_the_progress_is_reported(before, credentials, local_cloud):
+    image = push_image(local_cloud, "gate-first", "the gate answers first")
+    execution_id = start_execution(
+        credentials, before, invoke_type="invoke", image=image, batch_number=2, batch_pause="EveryBatchPause"
+    )
+    seen = []
+
+    def gate(done: int, total: int, pause: int) -> None:
+        seen.append(("pause", done))
+        notify(credentials, execution_id, "Approve", "test gate")
+
+    final = follow(
+        credentials,
+        execution_id,
+        batch_number=2,
+        timeout=120,
+        on_progress=lambda done, total: seen.append(("progress", done)),
+        on_pause=gate,
+    )
+    assert final.status == "Success"
+    # The template waits on the answer; the report of the batch it paused after comes once it has it.
+    assert [event for event in seen if event[1] > 0] == [("pause", 1), ("progress", 1), ("progress", 2)]
 
 
 @pytest.mark.runtimes("simulated", "docker")
