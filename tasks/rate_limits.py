@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import ssl
 import threading
 import time
 from contextlib import ExitStack
@@ -229,7 +230,7 @@ class Limiter:
                     url,
                     auth_string=PREFECT_API_AUTH_STRING.value(),
                     api_key=PREFECT_API_KEY.value(),
-                    httpx_settings={"timeout": READ_TIMEOUT_SECONDS},  # a hung server must not hold the calls
+                    httpx_settings=_client_settings(url),
                 )
                 self._client = self._stack.enter_context(client)
                 self._api_url, self._read_at = url, -math.inf
@@ -273,6 +274,15 @@ class Limiter:
         with self._lock:
             self._rates, self._read_at = {}, time.monotonic()
         logger().warning(why)
+
+
+def _client_settings(url: str) -> dict:
+    settings = {"timeout": READ_TIMEOUT_SECONDS}  # a hung server must not hold the calls
+    if url.startswith("http://"):
+        # Never used over plain HTTP. Without it Prefect loads the whole CA bundle (20 ms) before the first call;
+        # with no CA loaded, a TLS handshake could only fail.
+        settings["verify"] = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return settings
 
 
 _limiter = Limiter()
