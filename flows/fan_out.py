@@ -32,6 +32,7 @@ from flows.fan_out_outcome import (
     stop_reason,
     waves,
 )
+from flows.group_lock import group_tag, trigger_tag
 from flows.inputs import credentials_or_environment, for_target, registry_for
 from flows.parameters import ImageSpec, RolloutSpec, SourceSpec, TargetSpec
 from flows.release import image_to_release
@@ -168,6 +169,8 @@ def _start(
             **blocks,
         },
         flow_run_name=f"{runtime.flow_run.name}-{group.scaling_group_name}",
+        # Tagged for its group's queue from the start, so the run need not tag itself (flows/group_lock.py).
+        tags=[group_tag(group.scaling_group_id), trigger_tag("manual")],
         idempotency_key=f"fan-out-{runtime.flow_run.id}-{group.scaling_group_id}",
         timeout=0,
     )
