@@ -13,8 +13,8 @@ import time
 from prefect import flow, runtime
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterState, FlowRunFilterStateType
+from prefect.client.schemas.objects import TERMINAL_STATES, FlowRun
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 
@@ -44,7 +44,8 @@ from tasks.target import find_target
 from tasks.timeline import Stopwatch
 
 RELEASE_DEPLOYMENT = "release/release"
-POLL_SECONDS = 0.5  # one Prefect API call a poll answers for every run of the wave
+_ENDED = FlowRunFilterState(type=FlowRunFilterStateType(any_=sorted(TERMINAL_STATES)))
+POLL_SECONDS = 0.5  # one Prefect API call a poll answers for every run of the wave that ended
 
 
 @flow(name="fan-out")
@@ -184,8 +185,15 @@ def _wait(runs: dict[str, FlowRun], timeout: float) -> dict[str, FlowRun]:
     with get_client(sync_client=True) as client:
         while True:
             pending = [run.id for run in latest.values() if not (run.state and run.state.is_final())]
-            if not pending or time.monotonic() >= deadline:
+            if not pending:
                 return latest
-            time.sleep(POLL_SECONDS)
-            for run in client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=pending))):
+            # A poll asks only for the runs that ended since (mostly none: a small answer for the Prefect server,
+            # which is busy with the runs themselves); at the deadline, for the others as they are.
+            at_deadline = time.monotonic() >= deadline
+            if not at_deadline:
+                time.sleep(POLL_SECONDS)
+            wanted = FlowRunFilter(id=FlowRunFilterId(any_=pending), state=None if at_deadline else _ENDED)
+            for run in client.read_flow_runs(flow_run_filter=wanted):
                 latest[label_of[run.id]] = run
+            if at_deadline:
+                return latest
