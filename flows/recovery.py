@@ -4,8 +4,8 @@ A release that died (SIGKILL, a lost machine) or ran out of grace while rolling 
 unfinished state. Recovery reads it and rolls the release back exactly as the release itself would have: stop its
 OOS executions, restore the configuration, remove the probe, put the instances back, resume what was suspended,
 return Standby instances, and check every InService instance runs the image the group had before. A release that
-died once its rollout had started (its probe already removed) and whose rollout then ended, with the group wholly on
-its image, is recorded as released instead.
+died once its rollout had started (its probe already removed) and whose OOS execution then ended Success, with the
+group wholly on its image, is recorded as released instead.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from flows.parameters import RolloutSpec
 from tasks.cloud_views import TargetError, find_group
 from tasks.logs import logger
 from tasks.models import Recovery, ReleaseResult, ScalingGroupRef
-from tasks.oos_executions import running_for_group
+from tasks.oos_executions import execution, running_for_group
 from tasks.processes import resume_processes
 from tasks.release_record import Journal, ReleaseRecord
 from tasks.rollback import rollback_release
@@ -58,7 +58,11 @@ def finish_unfinished(
     log = logger()
     log.warning("recovery of %s: %s", group.scaling_group_name, found)
     journal = Journal(record, saved=True)
-    if record.state in AFTER_THE_ROLLOUT and _finished(credentials, group, record):
+    if (
+        record.state in AFTER_THE_ROLLOUT
+        and _rollout_succeeded(credentials, record)
+        and _finished(credentials, group, record)
+    ):
         done = f"the release had finished: the configuration and every InService instance run {record.image_after}"
         # It may have died before resuming what the template suspended.
         resumed = resume_processes(
@@ -88,6 +92,15 @@ def finish_unfinished(
     journal.note(state="rolled_back" if complete else "rolling-back", step="recovered", message=f"recovery: {done}")
     (log.warning if complete else log.error)("recovery of %s: %s", group.scaling_group_name, done)
     return Recovery(found=found, done=done, complete=complete, image=record.image_before if complete else None)
+
+
+def _rollout_succeeded(credentials: AlibabaCloudCredentials, record: ReleaseRecord) -> bool:
+    """Whether the release's OOS execution ended Success: a failed one can leave instances in Standby and the
+    others on the image. No execution noted: it may have started unseen, so it did not."""
+    if record.execution_id is None:
+        return False
+    ended = execution(credentials, record.execution_id)
+    return ended is not None and ended.status == "Success"
 
 
 def _finished(credentials: AlibabaCloudCredentials, group: ScalingGroupRef, record: ReleaseRecord) -> bool:

@@ -318,7 +318,9 @@ def _change_and_verify(
         )
     if outputs.rollout.status == "Skipped":
         skipped["rolling-update"] = outputs.rollout.skipped_reason or "skipped"
-    with watch.stage("verify"):  # changes nothing: a release that dies here is found finished by recovery
+    # The verify changes nothing: a release that dies here after a successful rollout is found finished by recovery
+    # (after a skipped rollout it is rolled back, which leaves the group as it was).
+    with watch.stage("verify"):
         probed = outputs.probe is not None and outputs.probe.instance_id is not None
         outputs.swept = verify_release(credentials, before, pinned, gate if journal.changed_anything else None, probed)
     outputs.health_checked = list(gate.checked)
