@@ -18,11 +18,17 @@ from tests.support.images import push_image
 
 def _updated_in_order(sdk, execution_id: str) -> list[str]:
     """The instances the rollout's child executions updated, in the order they started."""
+    # StartDate has whole seconds, so two batches may tie in it: the cloud's own ascending order tells them apart.
     children = sdk.oos.list_executions(
-        oos.ListExecutionsRequest(region_id=REGION, parent_execution_id=execution_id, max_results=100)
+        oos.ListExecutionsRequest(
+            region_id=REGION,
+            parent_execution_id=execution_id,
+            max_results=100,
+            sort_field="StartDate",
+            sort_order="Ascending",
+        )
     ).body.executions
-    children = [c for c in children if "instanceId" in (c.parameters or {})]
-    return [c.parameters["instanceId"] for c in sorted(children, key=lambda c: c.start_date)]
+    return [c.parameters["instanceId"] for c in children if "instanceId" in (c.parameters or {})]
 
 
 def test_a_plan_changes_nothing_and_the_release_then_does_what_it_said(seeded, pipeline_env, sdk, control, local_cloud):
