@@ -14,6 +14,7 @@ import time
 
 import pytest
 from alibabacloud_ess20220222 import models as ess
+from alibabacloud_oos20190601 import models as oos
 from prefect.settings import get_current_settings
 
 from tasks.processes import TEMPLATE_PROCESSES
@@ -185,6 +186,40 @@ def test_sigkill_mid_rollout_is_rolled_back_by_recover(group_id, shell_env, sdk,
     assert code == 0 and result["status"] == "recovered", result["message"]
     assert waiting[0].execution_id in result["recovery"]["found"]
     _assert_consistent_on(sdk, before)
+
+
+def test_a_release_that_died_before_its_rollout_failed_is_rolled_back_by_recover(
+    group_id, shell_env, sdk, control, local_cloud
+):
+    before = active_configuration(sdk, group_by_name(sdk)).containers[0].image
+    running = [i.instance_id for i in instances(sdk, group_id, "InService")]
+    image = push_image(local_cloud, "died-before-failure", "died before its rollout failed")
+    control.add_fault(kind="oos_child_failure", instance_id=running[1], times=1)  # the second batch's instance
+    known = {e.execution_id for e in executions(sdk)}
+    process = _release_in_its_own_session(image.partition("@")[2], shell_env, "--batch-pause", "FirstBatchPause")
+    waiting = wait_until(
+        lambda: [e for e in executions(sdk) if e.execution_id not in known and e.status == "Waiting"],
+        timeout=180,
+        what="the first batch to finish",
+    )[0]
+    os.killpg(process.pid, signal.SIGKILL)  # the process and its temporary Prefect server
+    process.wait(timeout=30)
+    # The rollout goes on without the release, and fails in its second batch: the configuration and the InService
+    # instance are on the new image, the failed one is left out of service. Its record still says rolling-out.
+    sdk.oos.notify_execution(
+        oos.NotifyExecutionRequest(region_id=REGION, execution_id=waiting.execution_id, notify_type="Approve")
+    )
+    wait_until(
+        lambda: next(e.status == "Failed" for e in executions(sdk) if e.execution_id == waiting.execution_id),
+        timeout=120,
+        what="the rollout to fail",
+    )
+    assert [i.instance_id for i in instances(sdk, group_id, "InService")] == [running[0]]
+
+    code, result = _cli_json("recover", "--group", "ess-eci-test", env=shell_env)
+    assert code == 0 and result["status"] == "recovered", result["message"]
+    assert "had finished" not in result["recovery"]["done"], result["recovery"]
+    _assert_consistent_on(sdk, before, running)
 
 
 def test_a_release_that_died_once_its_rollout_ended_is_recorded_released(

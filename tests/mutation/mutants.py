@@ -350,6 +350,14 @@ MUTANTS = [
         ["tests/e2e/test_recovery.py::test_a_release_that_died_once_its_rollout_ended_is_recorded_released"],
     ),
     Mutant(
+        "failed-rollout-recorded-released",
+        "recovery records a release finished only when its OOS execution ended Success",
+        "flows/recovery.py",
+        "        and _rollout_succeeded(credentials, record)\n",
+        "",
+        ["tests/e2e/test_recovery.py::test_a_release_that_died_before_its_rollout_failed_is_rolled_back_by_recover"],
+    ),
+    Mutant(
         "finished-release-left-suspended",
         "recovery of a finished release resumes what the template suspended",
         "flows/recovery.py",
