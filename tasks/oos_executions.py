@@ -98,8 +98,9 @@ def running_for_group(credentials: AlibabaCloudCredentials, group_id: str) -> li
 
 
 def children(credentials: AlibabaCloudCredentials, execution_id: str) -> list:
-    """The ListExecutions entries of the per-instance child executions."""
-    return _listed(credentials, parent_execution_id=execution_id)
+    """The ListExecutions entries of the per-instance child executions, in the order they started (StartDate has
+    whole seconds: the cloud's own order tells apart two that started in one)."""
+    return _listed(credentials, parent_execution_id=execution_id, sort_field="StartDate", sort_order="Ascending")
 
 
 def child_statuses(credentials: AlibabaCloudCredentials, execution_id: str) -> list[str]:

@@ -66,7 +66,7 @@ def cloud_spans(
         for execution_id in executions:
             if listed := execution(credentials, execution_id):
                 spans.append(_span(f"OOS {execution_id}", listed.start_date, listed.end_date, origin))
-            for child in sorted(children(credentials, execution_id), key=lambda c: c.start_date or ""):
+            for child in children(credentials, execution_id):
                 instance = (child.parameters or {}).get("instanceId", child.execution_id)
                 spans.append(_span(f"update {instance}", child.start_date, child.end_date, origin))
         return [s for s in spans if s is not None]
