@@ -13,7 +13,8 @@ system frees the lock the moment its holder dies.
 While a release holds the group, later runs for it wait. When several wait, the newest request wins: a run that
 gets the lock ends as superseded, naming the newest run for the same group that was asked for after it and is
 still waiting, running or completed (a failed or cancelled run supersedes nothing). Runs for the group are the
-ones tagged with it (each run tags itself with the group and its trigger before it waits) and the deployment runs
+ones tagged with it (a run carries the group and trigger tags before it waits: a fan-out creates its children with
+them, every other run tags itself) and the deployment runs
 due now that no worker has started yet, whose parameters name the group: pushes a second apart make runs that
 start in any order. A run a person started (manual, rollback) is never superseded by
 a nightly run: that one would then find the group pinned, or deploy after it.
@@ -126,7 +127,9 @@ def _created_if_missing(name: str) -> bool:
 
 
 def _announce(run: FlowRun, tags: list[str]) -> None:
-    """Tag this run (as the engine loaded it) with its group and trigger: the queue the newest-wins rule reads."""
+    """Tag this run with its group and trigger: the queue the newest-wins rule reads. Prefect replaces a run's tags
+    whole, so this writes the tags the engine loaded at the start plus these: a tag added to the run in between
+    would be lost (nothing in the pipeline adds one)."""
     missing = [tag for tag in tags if tag not in run.tags]
     if missing:
         with get_client(sync_client=True) as client:

@@ -66,7 +66,7 @@ def test_a_wait_far_shorter_than_the_last_one_is_seen_no_later_than_without_it()
         assert _polls_until(ends, expected=60.0)[1] <= _polls_until(ends, expected=None)[1]
 
 
-def test_past_its_expected_end_a_wait_polls_at_a_share_of_the_overrun():
+def test_a_wait_polls_at_a_share_of_the_time_left_before_its_expected_end_and_of_the_overrun_after():
     assert next_delay(1.0, first=0.2, cap=5.0, expected=4.0) == pytest.approx(0.2)  # no later than without it
     assert next_delay(29.0, first=0.2, cap=5.0, expected=30.0) == pytest.approx(CLOSING_SHARE)
     assert next_delay(4.0 - CLOSING_IN, first=0.2, cap=5.0, expected=4.0) == CLOSING_IN
