@@ -104,7 +104,7 @@ def fan_out(
             g.label: _start(release_deployment, found[g.label], container, image_ref, rollout, blocks) for g in wave
         }
         logger().info("started the releases of %s", ", ".join(f"{g} ({r.name})" for g, r in started.items()))
-        ended = _wait(started, wave_timeout_seconds)
+        ended = wait_for_runs(started, wave_timeout_seconds)
         wave_outcomes = [
             group_outcome(
                 g,
@@ -177,7 +177,7 @@ def _start(
     )
 
 
-def _wait(runs: dict[str, FlowRun], timeout: float) -> dict[str, FlowRun]:
+def wait_for_runs(runs: dict[str, FlowRun], timeout: float) -> dict[str, FlowRun]:
     """The runs as they are once all have ended, or when ``timeout`` seconds have passed."""
     latest = dict(runs)
     label_of = {run.id: label for label, run in runs.items()}

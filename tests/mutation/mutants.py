@@ -365,4 +365,14 @@ MUTANTS = [
         "        resumed = [] and resume_processes(\n",
         ["tests/e2e/test_recovery.py::test_a_release_that_died_once_its_rollout_ended_is_recorded_released"],
     ),
+    Mutant(
+        "unfinished-runs-reported-as-started",
+        "a fan-out wave that times out reports each release run as the Prefect server has it then",
+        "flows/fan_out.py",
+        "            at_deadline = time.monotonic() >= deadline\n",
+        "            at_deadline = time.monotonic() >= deadline\n"
+        "            if at_deadline:\n"
+        "                return latest\n",
+        ["tests/integration/test_fan_out_wait.py"],
+    ),
 ]
