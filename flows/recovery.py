@@ -5,7 +5,8 @@ unfinished state. Recovery reads it and rolls the release back exactly as the re
 OOS executions, restore the configuration, remove the probe, put the instances back, resume what was suspended,
 return Standby instances, and check every InService instance runs the image the group had before. A release that
 died once its rollout had started (its probe already removed) and whose OOS execution then ended Success, with the
-group wholly on its image, is recorded as released instead.
+group wholly on its image and every instance answering the release's health check, is recorded as released
+instead.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tasks.processes import resume_processes
 from tasks.release_record import Journal, ReleaseRecord
 from tasks.rollback import rollback_release
 from tasks.scaling_config import read_containers, recorded_snapshot
-from tasks.verify import VerificationFailed, sweep
+from tasks.verify import HealthGate, VerificationFailed, sweep
 
 # The rollout is the last step that changes the cloud, and the probe is gone before it starts: a group found wholly
 # on the image after it had nothing left to undo. ("verifying": a record left by a version that noted the verify.)
@@ -63,7 +64,10 @@ def finish_unfinished(
         and _rollout_succeeded(credentials, record)
         and _finished(credentials, group, record)
     ):
-        done = f"the release had finished: the configuration and every InService instance run {record.image_after}"
+        done = (
+            f"the release had finished: the configuration and every InService instance run {record.image_after}, "
+            "and the instances answer their health check"
+        )
         # It may have died before resuming what the template suspended.
         resumed = resume_processes(
             credentials, group.model_copy(update={"suspended_processes": record.suspended_before})
@@ -105,15 +109,28 @@ def _rollout_succeeded(credentials: AlibabaCloudCredentials, record: ReleaseReco
 
 def _finished(credentials: AlibabaCloudCredentials, group: ScalingGroupRef, record: ReleaseRecord) -> bool:
     """Whether a release that died in its rollout or after it (before its last note reached the server) had in fact
-    finished: the configuration and every InService instance (Running) on its image, no rollout still running."""
+    finished: the configuration and every InService instance (Running) on its image, no rollout still running, and
+    every instance answering the release's health check (its last batch was never checked)."""
     try:
         containers = read_containers(credentials, record.scaling_configuration_id)
         if next((c["Image"] for c in containers if c["Name"] == record.container), None) != record.image_after:
             return False
-        sweep(credentials, recorded_snapshot(credentials, group, record), record.image_after)
-    except (TargetError, VerificationFailed):
+        if running_for_group(credentials, group.scaling_group_id):
+            return False
+        snapshot = recorded_snapshot(credentials, group, record)
+        swept = sweep(credentials, snapshot, record.image_after)
+        HealthGate(
+            credentials,
+            snapshot,
+            record.image_after,
+            record.health_path,
+            record.health_port,
+            record.health_timeout_seconds,
+        ).check_updated(swept)
+    except (TargetError, VerificationFailed) as not_finished:
+        logger().warning("recovery of %s: the release had not finished: %s", group.scaling_group_name, not_finished)
         return False
-    return not running_for_group(credentials, group.scaling_group_id)
+    return True
 
 
 @flow(name="recover")

@@ -242,7 +242,7 @@ def release_held(
         group = find_target(credentials, group.scaling_group_id)
         before = take_snapshot(credentials, group, target.container)
     instances_before = group_instances(credentials, group, target.container)
-    journal = Journal(_record(before, image_ref, trigger, standby(credentials, group), previous))
+    journal = Journal(_record(before, image_ref, trigger, rollout, standby(credentials, group), previous))
     outputs = StageOutputs(
         group_name=group.scaling_group_name,
         image=image_ref,
@@ -385,7 +385,12 @@ def _undo(
 
 
 def _record(
-    before: ConfigSnapshot, image: ImageRef, trigger: Trigger, standby_before: list[str], previous: ReleaseRecord | None
+    before: ConfigSnapshot,
+    image: ImageRef,
+    trigger: Trigger,
+    rollout: RolloutSpec,
+    standby_before: list[str],
+    previous: ReleaseRecord | None,
 ) -> ReleaseRecord:
     """The release's record as it starts; saved (to the Prefect server) only once the release is about to change
     something, so a run that changes nothing leaves the last real release's record in place. What a rollback
@@ -405,4 +410,7 @@ def _record(
         image_after=image.pinned,
         suspended_before=before.group.suspended_processes,
         standby_before=standby_before,
+        health_path=rollout.health_path,
+        health_port=rollout.health_port,
+        health_timeout_seconds=rollout.health_timeout_seconds,
     )

@@ -68,6 +68,11 @@ class ReleaseRecord(BaseModel):
     )
     probe_activity_id: str | None = None
     probe_instance_id: str | None = None
+    # The release's own health check, so that recovery checks a rollout that finished unseen the way the release
+    # would have (a record from before these fields: the defaults).
+    health_path: str = "/"
+    health_port: int | None = None
+    health_timeout_seconds: float = 60
     released_from: str | None = Field(
         None, description="the image before the last successful release: where a rollback goes"
     )

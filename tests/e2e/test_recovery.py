@@ -222,6 +222,42 @@ def test_a_release_that_died_before_its_rollout_failed_is_rolled_back_by_recover
     _assert_consistent_on(sdk, before, running)
 
 
+def test_a_release_that_died_before_its_last_batch_was_health_checked_is_rolled_back_by_recover(
+    group_id, shell_env, sdk, control, local_cloud
+):
+    before = active_configuration(sdk, group_by_name(sdk)).containers[0].image
+    running = [i.instance_id for i in instances(sdk, group_id, "InService")]
+    image = push_image(local_cloud, "died-before-health", "died before its last batch was checked")
+    digest = image.partition("@")[2]
+    # Healthy on the probe and on the first batch's instance; frozen (Running, answering nothing) on the second's.
+    control.add_fault(kind="unresponsive", image=digest, after=2)
+    known = {e.execution_id for e in executions(sdk)}
+    pause_and_check = ("--batch-pause", "FirstBatchPause", "--health-timeout", "3")
+    process = _release_in_its_own_session(digest, shell_env, *pause_and_check)
+    waiting = wait_until(
+        lambda: [e for e in executions(sdk) if e.execution_id not in known and e.status == "Waiting"],
+        timeout=180,
+        what="the first batch to finish",
+    )[0]
+    os.killpg(process.pid, signal.SIGKILL)  # the process and its temporary Prefect server
+    process.wait(timeout=30)
+    # The rollout goes on without the release and ends Success: every instance Running on the new image, the last
+    # one answering nothing. Nobody checked it: the release died at the pause before its batch.
+    sdk.oos.notify_execution(
+        oos.NotifyExecutionRequest(region_id=REGION, execution_id=waiting.execution_id, notify_type="Approve")
+    )
+    wait_until(
+        lambda: next(e.status == "Success" for e in executions(sdk) if e.execution_id == waiting.execution_id),
+        timeout=120,
+        what="the rollout to end",
+    )
+
+    code, result = _cli_json("recover", "--group", "ess-eci-test", env=shell_env)
+    assert code == 0 and result["status"] == "recovered", result["message"]
+    assert "had finished" not in result["recovery"]["done"], result["recovery"]
+    _assert_consistent_on(sdk, before, running)
+
+
 def test_a_release_that_died_once_its_rollout_ended_is_recorded_released(
     group_id, pipeline_env, sdk, control, local_cloud
 ):

@@ -375,4 +375,15 @@ MUTANTS = [
         "                return latest\n",
         ["tests/integration/test_fan_out_wait.py"],
     ),
+    Mutant(
+        "finished-rollout-not-health-checked",
+        "recovery records a release finished only when every instance answers the release's health check",
+        "flows/recovery.py",
+        "        ).check_updated(swept)\n",
+        "        )\n",
+        [
+            "tests/e2e/test_recovery.py::"
+            "test_a_release_that_died_before_its_last_batch_was_health_checked_is_rolled_back_by_recover"
+        ],
+    ),
 ]
