@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from tasks.models import DIGEST_PATTERN
+from tasks.models import DIGEST_PATTERN, HealthCheck
 
 REGION_PATTERN = r"^[a-z]{2,}(-[a-z0-9]+)+$"
 REPOSITORY_PATTERN = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*/[a-z0-9]+(?:[._-][a-z0-9]+)*$")
@@ -70,3 +70,7 @@ class RolloutSpec(BaseModel):
     health_timeout_seconds: float = Field(
         60, gt=0, description="how long a new instance has to answer its health check"
     )
+
+    @property
+    def health_check(self) -> HealthCheck:
+        return HealthCheck(path=self.health_path, port=self.health_port, timeout_seconds=self.health_timeout_seconds)

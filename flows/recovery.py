@@ -19,7 +19,7 @@ from flows.inputs import credentials_or_environment
 from flows.parameters import RolloutSpec
 from tasks.cloud_views import TargetError, find_group
 from tasks.logs import logger
-from tasks.models import Recovery, ReleaseResult, ScalingGroupRef
+from tasks.models import HealthCheck, Recovery, ReleaseResult, ScalingGroupRef
 from tasks.oos_executions import execution, running_for_group
 from tasks.processes import resume_processes
 from tasks.release_record import Journal, ReleaseRecord
@@ -59,29 +59,11 @@ def finish_unfinished(
     log = logger()
     log.warning("recovery of %s: %s", group.scaling_group_name, found)
     journal = Journal(record, saved=True)
-    if (
-        record.state in AFTER_THE_ROLLOUT
-        and _rollout_succeeded(credentials, record)
-        and _finished(credentials, group, record)
-    ):
-        done = (
-            f"the release had finished: the configuration and every InService instance run {record.image_after}, "
-            "and the instances answer their health check"
-        )
-        # It may have died before resuming what the template suspended.
-        resumed = resume_processes(
-            credentials, group.model_copy(update={"suspended_processes": record.suspended_before})
-        )
-        if resumed:
-            done += f"; resumed {', '.join(resumed)}"
-        journal.note(
-            state="released",
-            step="recovered",
-            message=f"recovery: {done}",
-            released_from=None if record.trigger == "rollback" else record.image_before,
-        )
-        log.warning("recovery of %s: %s", group.scaling_group_name, done)
-        return Recovery(found=found, done=done, complete=True, image=record.image_after)
+    not_finished = None
+    if record.state in AFTER_THE_ROLLOUT:
+        not_finished = _why_not_finished(credentials, group, record, record.health_check or rollout.health_check)
+        if not_finished is None:
+            return _recorded_released(credentials, group, record, journal, found)
     try:
         snapshot = recorded_snapshot(credentials, group, record)
     except TargetError as gone:  # the configuration it changed is gone: nothing to put back, and nothing to wait for
@@ -92,45 +74,61 @@ def finish_unfinished(
         credentials, snapshot, journal, rollout.batch_number, rollout.timeout_seconds, rollout.scale_out_timeout_seconds
     )
     done, complete = rolled_back.message, rolled_back.complete
+    if not_finished:
+        done = f"the release had not finished ({not_finished}); {done}"
     # Not complete: the record stays unfinished, and the next release or `recover` tries again.
     journal.note(state="rolled_back" if complete else "rolling-back", step="recovered", message=f"recovery: {done}")
     (log.warning if complete else log.error)("recovery of %s: %s", group.scaling_group_name, done)
     return Recovery(found=found, done=done, complete=complete, image=record.image_before if complete else None)
 
 
-def _rollout_succeeded(credentials: AlibabaCloudCredentials, record: ReleaseRecord) -> bool:
-    """Whether the release's OOS execution ended Success: a failed one can leave instances in Standby and the
-    others on the image. No execution noted: it may have started unseen, so it did not."""
-    if record.execution_id is None:
-        return False
+def _recorded_released(
+    credentials: AlibabaCloudCredentials, group: ScalingGroupRef, record: ReleaseRecord, journal: Journal, found: str
+) -> Recovery:
+    """Close the record of a release that had finished as released."""
+    done = (
+        f"the release had finished: the configuration and every InService instance run {record.image_after}, "
+        "and the instances answer their health check"
+    )
+    # It may have died before resuming what the template suspended.
+    resumed = resume_processes(credentials, group.model_copy(update={"suspended_processes": record.suspended_before}))
+    if resumed:
+        done += f"; resumed {', '.join(resumed)}"
+    journal.note(
+        state="released",
+        step="recovered",
+        message=f"recovery: {done}",
+        released_from=None if record.trigger == "rollback" else record.image_before,
+    )
+    logger().warning("recovery of %s: %s", group.scaling_group_name, done)
+    return Recovery(found=found, done=done, complete=True, image=record.image_after)
+
+
+def _why_not_finished(
+    credentials: AlibabaCloudCredentials, group: ScalingGroupRef, record: ReleaseRecord, health: HealthCheck
+) -> str | None:
+    """Why a release that died in its rollout or after it (before its last note reached the server) had not in fact
+    finished; None when it had: its OOS execution ended Success (a failed one can leave instances in Standby and the
+    others on the image), no rollout runs, the configuration and every InService instance (Running) are on its image,
+    and every instance answers the release's health check (its last batch was never checked)."""
+    if record.execution_id is None:  # it may have started unseen
+        return "no OOS execution was noted"
     ended = execution(credentials, record.execution_id)
-    return ended is not None and ended.status == "Success"
-
-
-def _finished(credentials: AlibabaCloudCredentials, group: ScalingGroupRef, record: ReleaseRecord) -> bool:
-    """Whether a release that died in its rollout or after it (before its last note reached the server) had in fact
-    finished: the configuration and every InService instance (Running) on its image, no rollout still running, and
-    every instance answering the release's health check (its last batch was never checked)."""
+    if ended is None or ended.status != "Success":
+        return f"its OOS execution {record.execution_id} is {ended.status if ended else 'not found'}"
+    if running_for_group(credentials, group.scaling_group_id):
+        return "a rollout of the group is still running"
     try:
         containers = read_containers(credentials, record.scaling_configuration_id)
         if next((c["Image"] for c in containers if c["Name"] == record.container), None) != record.image_after:
-            return False
-        if running_for_group(credentials, group.scaling_group_id):
-            return False
+            return f"the configuration does not hold {record.image_after}"
         snapshot = recorded_snapshot(credentials, group, record)
-        swept = sweep(credentials, snapshot, record.image_after)
-        HealthGate(
-            credentials,
-            snapshot,
-            record.image_after,
-            record.health_path,
-            record.health_port,
-            record.health_timeout_seconds,
-        ).check_updated(swept)
-    except (TargetError, VerificationFailed) as not_finished:
-        logger().warning("recovery of %s: the release had not finished: %s", group.scaling_group_name, not_finished)
-        return False
-    return True
+        HealthGate(credentials, snapshot, record.image_after, health).check_updated(
+            sweep(credentials, snapshot, record.image_after)
+        )
+    except (TargetError, VerificationFailed) as failed:
+        return str(failed)
+    return None
 
 
 @flow(name="recover")

@@ -284,9 +284,7 @@ def _change_and_verify(
 ) -> None:
     """update-scaling-config -> probe -> rolling-update -> verify; each stage's output goes into ``outputs``."""
     pinned = image_ref.pinned
-    gate = HealthGate(
-        credentials, before, pinned, rollout.health_path, rollout.health_port, rollout.health_timeout_seconds
-    )
+    gate = HealthGate(credentials, before, pinned, rollout.health_check)
     with watch.stage("update-scaling-config"):
         outputs.change = update_scaling_config(credentials, before, image_ref, journal)
     if not outputs.change.written:
@@ -298,10 +296,8 @@ def _change_and_verify(
                 before,
                 pinned,
                 journal,
-                rollout.health_path,
-                rollout.health_port,
+                rollout.health_check,
                 rollout.scale_out_timeout_seconds,
-                rollout.health_timeout_seconds,
             )
     else:
         skipped["probe"] = "nothing to change: no probe instance started"
@@ -410,7 +406,5 @@ def _record(
         image_after=image.pinned,
         suspended_before=before.group.suspended_processes,
         standby_before=standby_before,
-        health_path=rollout.health_path,
-        health_port=rollout.health_port,
-        health_timeout_seconds=rollout.health_timeout_seconds,
+        health_check=rollout.health_check,
     )

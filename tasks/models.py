@@ -9,6 +9,14 @@ from pydantic import BaseModel, Field
 DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
 
 
+class HealthCheck(BaseModel):
+    """How an instance shows it serves: an HTTP GET of ``path`` that answers 2xx or 3xx within ``timeout_seconds``."""
+
+    path: str = Field("/", pattern=r"^/", max_length=1000)
+    port: int | None = Field(None, ge=1, le=65535, description="None: the container's first port")
+    timeout_seconds: float = Field(60, gt=0)
+
+
 class ImageRef(BaseModel):
     """An image in a registry; ``pinned`` is the form written to the cloud: ``registry/repo@sha256:...``."""
 

@@ -17,7 +17,7 @@ from blocks.credentials import AlibabaCloudCredentials
 from tasks.cloud_calls import CloudCallFailed, call
 from tasks.cloud_views import ALL_STATES, find_group, group_instances, members, scaling_activity, wait_for_activity
 from tasks.logs import logger
-from tasks.models import ConfigSnapshot, InstanceState, ScalingGroupRef
+from tasks.models import ConfigSnapshot, HealthCheck, InstanceState, ScalingGroupRef
 from tasks.release_record import Journal
 from tasks.task_policy import stage_task
 from tasks.verify import VerificationFailed, check_health, health_port
@@ -41,10 +41,8 @@ def probe_new_instance(
     snapshot: ConfigSnapshot,
     image: str,
     journal: Journal,
-    health_path: str,
-    port: int | None,
+    health: HealthCheck,
     scale_out_timeout: float,
-    health_timeout: float,
 ) -> Probe:
     log = logger()
     group = find_group(credentials, snapshot.group.scaling_group_id)
@@ -74,13 +72,13 @@ def probe_new_instance(
             raise VerificationFailed(
                 f"probe instance {probe.instance_id} runs {probe.image} ({probe.status}), not {image}"
             )
-        health = check_health(probe.ip, health_port(snapshot, port), health_path, timeout=health_timeout)
-        log.info("probe: new instance %s runs %s and answers %s", probe.instance_id, image, health)
+        answer = check_health(probe.ip, health_port(snapshot, health.port), health.path, timeout=health.timeout_seconds)
+        log.info("probe: new instance %s runs %s and answers %s", probe.instance_id, image, answer)
     except BaseException:
         remove_probe(credentials, group, activity_id, scale_out_timeout, best_effort=True)
         raise
     remove_probe(credentials, group, activity_id, scale_out_timeout, best_effort=False, durations=journal.durations)
-    return Probe(instance_id=probe.instance_id, image=probe.image, health=health)
+    return Probe(instance_id=probe.instance_id, image=probe.image, health=answer)
 
 
 def _scale_out_by_one(credentials: AlibabaCloudCredentials, group_id: str, client_token: str) -> str:

@@ -19,6 +19,7 @@ from prefect.variables import Variable
 from pydantic import BaseModel, Field
 
 from tasks.logs import logger
+from tasks.models import HealthCheck
 from tasks.variables import write_variable
 from tasks.waiting import Durations
 
@@ -68,11 +69,9 @@ class ReleaseRecord(BaseModel):
     )
     probe_activity_id: str | None = None
     probe_instance_id: str | None = None
-    # The release's own health check, so that recovery checks a rollout that finished unseen the way the release
-    # would have (a record from before these fields: the defaults).
-    health_path: str = "/"
-    health_port: int | None = None
-    health_timeout_seconds: float = 60
+    health_check: HealthCheck | None = Field(
+        None, description="the release's own: recovery checks a rollout that ended unseen with it (None: not kept)"
+    )
     released_from: str | None = Field(
         None, description="the image before the last successful release: where a rollback goes"
     )

@@ -12,7 +12,7 @@ import requests
 from blocks.credentials import AlibabaCloudCredentials
 from tasks.cloud_views import group_instances
 from tasks.logs import logger
-from tasks.models import ConfigSnapshot, InstanceState
+from tasks.models import ConfigSnapshot, HealthCheck, InstanceState
 from tasks.task_policy import stage_task
 
 HEALTH_CHECKS_AT_ONCE = 16
@@ -70,16 +70,9 @@ class HealthGate:
     checked once: Running on the image and answering its health URL."""
 
     def __init__(
-        self,
-        credentials: AlibabaCloudCredentials,
-        snapshot: ConfigSnapshot,
-        image: str,
-        path: str,
-        port: int | None,
-        timeout: float,
+        self, credentials: AlibabaCloudCredentials, snapshot: ConfigSnapshot, image: str, health: HealthCheck
     ) -> None:
-        self.credentials, self.snapshot, self.image = credentials, snapshot, image
-        self.path, self.port, self.timeout = path, port, timeout
+        self.credentials, self.snapshot, self.image, self.health = credentials, snapshot, image, health
         self.checked: dict[str, str] = {}
 
     def check_updated(self, instances: list[InstanceState] | None = None) -> list[str]:
@@ -94,13 +87,22 @@ class HealthGate:
                 raise VerificationFailed(f"updated instance {instance.instance_id} is {instance.status}, not Running")
 
         def answer(instance: InstanceState) -> tuple[str, str]:
-            port = health_port(self.snapshot, self.port)
-            return instance.instance_id, check_health(instance.ip, port, self.path, timeout=self.timeout)
+            port = health_port(self.snapshot, self.health.port)
+            return instance.instance_id, check_health(
+                instance.ip, port, self.health.path, timeout=self.health.timeout_seconds
+            )
 
         if fresh:  # all at once: a batch of 50 is checked in the time of its slowest, not of all 50 in a row
             with ThreadPoolExecutor(max_workers=min(HEALTH_CHECKS_AT_ONCE, len(fresh))) as pool:
-                self.checked.update(pool.map(answer, fresh))
-            logger().info("health gate: %d updated instance(s) answer their health check", len(fresh))
+                checks = [pool.submit(answer, instance) for instance in fresh]
+                try:
+                    self.checked.update(check.result() for check in checks)
+                except VerificationFailed:
+                    # The first failure decides: the checks not begun never are, so a gate over a group whose
+                    # every instance is down takes the timeout once, not once for every HEALTH_CHECKS_AT_ONCE.
+                    pool.shutdown(cancel_futures=True)
+                    raise
+            logger().info("health gate: %d instance(s) on the image answer their health check", len(fresh))
         return [i.instance_id for i in fresh]
 
 

@@ -13,7 +13,7 @@ from blocks.credentials import AlibabaCloudCredentials
 from deployments.local_cloud_target import local_cloud_credentials
 from tasks.cloud_calls import CloudCallFailed
 from tasks.cloud_views import find_group
-from tasks.models import ConfigSnapshot, ImageRef
+from tasks.models import ConfigSnapshot, HealthCheck, ImageRef
 from tasks.oos_executions import TEMPLATE, follow, notify, start_execution
 from tasks.probe import probe_new_instance
 from tasks.release_record import Journal, ReleaseRecord
@@ -60,11 +60,11 @@ def _journal(before: ConfigSnapshot, image: str, standby_before: list[str] = ())
 
 
 def _probe(credentials, before: ConfigSnapshot, image: str):
-    return probe_new_instance.fn(credentials, before, image, _journal(before, image), "/", None, 120, 60)
+    return probe_new_instance.fn(credentials, before, image, _journal(before, image), HealthCheck(), 120)
 
 
 def _roll_out(credentials, before: ConfigSnapshot, image: str, journal: Journal):
-    gate = HealthGate(credentials, before, image, "/", None, 60)
+    gate = HealthGate(credentials, before, image, HealthCheck())
     return rolling_update.fn(credentials, before, image, journal, gate, 1, "Automatic", timeout=120)
 
 
@@ -155,7 +155,7 @@ def test_a_probe_scale_out_the_cloud_refused_is_not_asked_for_again_by_the_rollb
     )
     journal = _journal(before, before.image)
     with pytest.raises(CloudCallFailed, match="ScalingActivityInProgress"):
-        probe_new_instance.fn(credentials, before, before.image, journal, "/", None, 120, 60)
+        probe_new_instance.fn(credentials, before, before.image, journal, HealthCheck(), 120)
     mark = control.audit_mark()
     rolled_back = rollback_release.fn(credentials, before, journal, 1, timeout=120, scale_out_timeout=5)
     assert rolled_back.complete, rolled_back.message

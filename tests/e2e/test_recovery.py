@@ -218,7 +218,7 @@ def test_a_release_that_died_before_its_rollout_failed_is_rolled_back_by_recover
 
     code, result = _cli_json("recover", "--group", "ess-eci-test", env=shell_env)
     assert code == 0 and result["status"] == "recovered", result["message"]
-    assert "had finished" not in result["recovery"]["done"], result["recovery"]
+    assert f"its OOS execution {waiting.execution_id} is Failed" in result["recovery"]["done"], result["recovery"]
     _assert_consistent_on(sdk, before, running)
 
 
@@ -230,6 +230,7 @@ def test_a_release_that_died_before_its_last_batch_was_health_checked_is_rolled_
     image = push_image(local_cloud, "died-before-health", "died before its last batch was checked")
     digest = image.partition("@")[2]
     # Healthy on the probe and on the first batch's instance; frozen (Running, answering nothing) on the second's.
+    # (Each of them starts one container of the image: the probe first, then one an OOS batch.)
     control.add_fault(kind="unresponsive", image=digest, after=2)
     known = {e.execution_id for e in executions(sdk)}
     pause_and_check = ("--batch-pause", "FirstBatchPause", "--health-timeout", "3")
@@ -254,7 +255,9 @@ def test_a_release_that_died_before_its_last_batch_was_health_checked_is_rolled_
 
     code, result = _cli_json("recover", "--group", "ess-eci-test", env=shell_env)
     assert code == 0 and result["status"] == "recovered", result["message"]
-    assert "had finished" not in result["recovery"]["done"], result["recovery"]
+    # Checked as the release was asked to (its 3 s, not the 60 s default), and rolled back for it.
+    assert "had not finished (health check http://" in result["recovery"]["done"], result["recovery"]
+    assert "failed for 3 s" in result["recovery"]["done"], result["recovery"]
     _assert_consistent_on(sdk, before, running)
 
 

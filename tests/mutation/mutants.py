@@ -353,16 +353,16 @@ MUTANTS = [
         "failed-rollout-recorded-released",
         "recovery records a release finished only when its OOS execution ended Success",
         "flows/recovery.py",
-        "        and _rollout_succeeded(credentials, record)\n",
-        "",
+        '    if ended is None or ended.status != "Success":\n',
+        "    if ended is None:\n",
         ["tests/e2e/test_recovery.py::test_a_release_that_died_before_its_rollout_failed_is_rolled_back_by_recover"],
     ),
     Mutant(
         "finished-release-left-suspended",
         "recovery of a finished release resumes what the template suspended",
         "flows/recovery.py",
-        "        resumed = resume_processes(\n",
-        "        resumed = [] and resume_processes(\n",
+        "    resumed = resume_processes(credentials",
+        "    resumed = [] and resume_processes(credentials",
         ["tests/e2e/test_recovery.py::test_a_release_that_died_once_its_rollout_ended_is_recorded_released"],
     ),
     Mutant(
@@ -379,11 +379,19 @@ MUTANTS = [
         "finished-rollout-not-health-checked",
         "recovery records a release finished only when every instance answers the release's health check",
         "flows/recovery.py",
-        "        ).check_updated(swept)\n",
-        "        )\n",
+        "        HealthGate(credentials, snapshot, record.image_after, health).check_updated(\n",
+        "        (\n",
         [
             "tests/e2e/test_recovery.py::"
             "test_a_release_that_died_before_its_last_batch_was_health_checked_is_rolled_back_by_recover"
         ],
+    ),
+    Mutant(
+        "health-gate-checks-on-after-a-failure",
+        "a health gate over many instances takes its timeout once, not once for every set checked at once",
+        "tasks/verify.py",
+        "                    pool.shutdown(cancel_futures=True)\n",
+        "",
+        ["tests/integration/test_health_check.py"],
     ),
 ]
