@@ -167,24 +167,44 @@ def test_sigkill_before_the_probe_scale_out_was_answered_is_finished_by_the_next
     _assert_consistent_on(sdk, image)  # the two instances it had: the killed release's probe is gone
 
 
-def test_sigkill_mid_rollout_is_rolled_back_by_recover(group_id, shell_env, sdk, control, local_cloud):
-    before = active_configuration(sdk, group_by_name(sdk)).containers[0].image
-    image = push_image(local_cloud, "killed-rollout", "killed mid rollout")
-    env = shell_env
+def _killed_at_the_first_pause(digest: str, env: dict, sdk, *extra: str) -> str:
+    """A shell release of the digest that pauses after its first batch, SIGKILLed there with its temporary Prefect
+    server (from a shell the pause waits for a NotifyExecution that never comes); the paused OOS execution's id."""
     known = {e.execution_id for e in executions(sdk)}
-    # From a shell, a batch pause waits for a NotifyExecution that never comes: a rollout caught half way.
-    process = _release_in_its_own_session(image.partition("@")[2], env, "--batch-pause", "FirstBatchPause")
+    process = _release_in_its_own_session(digest, env, "--batch-pause", "FirstBatchPause", *extra)
     waiting = wait_until(
         lambda: [e for e in executions(sdk) if e.execution_id not in known and e.status == "Waiting"],
         timeout=180,
         what="the first batch to finish",
-    )
-    os.killpg(process.pid, signal.SIGKILL)  # the process and its temporary Prefect server
+    )[0]
+    os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
+    return waiting.execution_id
 
-    code, result = _cli_json("recover", "--group", "ess-eci-test", env=env)
+
+def _approved_to_its_end(sdk, execution_id: str) -> str:
+    """Approve the paused execution, as a person in the console would once the release is gone; its final status."""
+    sdk.oos.notify_execution(
+        oos.NotifyExecutionRequest(region_id=REGION, execution_id=execution_id, notify_type="Approve")
+    )
+    return wait_until(
+        lambda: next(
+            (e.status for e in executions(sdk) if e.execution_id == execution_id and e.status in ("Success", "Failed")),
+            None,
+        ),
+        timeout=120,
+        what="the rollout to end",
+    )
+
+
+def test_sigkill_mid_rollout_is_rolled_back_by_recover(group_id, shell_env, sdk, control, local_cloud):
+    before = active_configuration(sdk, group_by_name(sdk)).containers[0].image
+    image = push_image(local_cloud, "killed-rollout", "killed mid rollout")
+    waiting = _killed_at_the_first_pause(image.partition("@")[2], shell_env, sdk)  # a rollout caught half way
+
+    code, result = _cli_json("recover", "--group", "ess-eci-test", env=shell_env)
     assert code == 0 and result["status"] == "recovered", result["message"]
-    assert waiting[0].execution_id in result["recovery"]["found"]
+    assert waiting in result["recovery"]["found"]
     _assert_consistent_on(sdk, before)
 
 
@@ -195,30 +215,15 @@ def test_a_release_that_died_before_its_rollout_failed_is_rolled_back_by_recover
     running = [i.instance_id for i in instances(sdk, group_id, "InService")]
     image = push_image(local_cloud, "died-before-failure", "died before its rollout failed")
     control.add_fault(kind="oos_child_failure", instance_id=running[1], times=1)  # the second batch's instance
-    known = {e.execution_id for e in executions(sdk)}
-    process = _release_in_its_own_session(image.partition("@")[2], shell_env, "--batch-pause", "FirstBatchPause")
-    waiting = wait_until(
-        lambda: [e for e in executions(sdk) if e.execution_id not in known and e.status == "Waiting"],
-        timeout=180,
-        what="the first batch to finish",
-    )[0]
-    os.killpg(process.pid, signal.SIGKILL)  # the process and its temporary Prefect server
-    process.wait(timeout=30)
+    waiting = _killed_at_the_first_pause(image.partition("@")[2], shell_env, sdk)
     # The rollout goes on without the release, and fails in its second batch: the configuration and the InService
     # instance are on the new image, the failed one is left out of service. Its record still says rolling-out.
-    sdk.oos.notify_execution(
-        oos.NotifyExecutionRequest(region_id=REGION, execution_id=waiting.execution_id, notify_type="Approve")
-    )
-    wait_until(
-        lambda: next(e.status == "Failed" for e in executions(sdk) if e.execution_id == waiting.execution_id),
-        timeout=120,
-        what="the rollout to fail",
-    )
+    assert _approved_to_its_end(sdk, waiting) == "Failed"
     assert [i.instance_id for i in instances(sdk, group_id, "InService")] == [running[0]]
 
     code, result = _cli_json("recover", "--group", "ess-eci-test", env=shell_env)
     assert code == 0 and result["status"] == "recovered", result["message"]
-    assert f"its OOS execution {waiting.execution_id} is Failed" in result["recovery"]["done"], result["recovery"]
+    assert f"its OOS execution {waiting} is Failed" in result["recovery"]["done"], result["recovery"]
     _assert_consistent_on(sdk, before, running)
 
 
@@ -232,26 +237,10 @@ def test_a_release_that_died_before_its_last_batch_was_health_checked_is_rolled_
     # Healthy on the probe and on the first batch's instance; frozen (Running, answering nothing) on the second's.
     # (Each of them starts one container of the image: the probe first, then one an OOS batch.)
     control.add_fault(kind="unresponsive", image=digest, after=2)
-    known = {e.execution_id for e in executions(sdk)}
-    pause_and_check = ("--batch-pause", "FirstBatchPause", "--health-timeout", "3")
-    process = _release_in_its_own_session(digest, shell_env, *pause_and_check)
-    waiting = wait_until(
-        lambda: [e for e in executions(sdk) if e.execution_id not in known and e.status == "Waiting"],
-        timeout=180,
-        what="the first batch to finish",
-    )[0]
-    os.killpg(process.pid, signal.SIGKILL)  # the process and its temporary Prefect server
-    process.wait(timeout=30)
+    waiting = _killed_at_the_first_pause(digest, shell_env, sdk, "--health-timeout", "3")
     # The rollout goes on without the release and ends Success: every instance Running on the new image, the last
     # one answering nothing. Nobody checked it: the release died at the pause before its batch.
-    sdk.oos.notify_execution(
-        oos.NotifyExecutionRequest(region_id=REGION, execution_id=waiting.execution_id, notify_type="Approve")
-    )
-    wait_until(
-        lambda: next(e.status == "Success" for e in executions(sdk) if e.execution_id == waiting.execution_id),
-        timeout=120,
-        what="the rollout to end",
-    )
+    assert _approved_to_its_end(sdk, waiting) == "Success"
 
     code, result = _cli_json("recover", "--group", "ess-eci-test", env=shell_env)
     assert code == 0 and result["status"] == "recovered", result["message"]
