@@ -61,7 +61,7 @@ class RolloutSpec(BaseModel):
     batch_pause: Literal["Automatic", "FirstBatchPause", "EveryBatchPause"] = Field(
         "Automatic", description="pause for approval after the first or every batch"
     )
-    health_path: str = Field("/", pattern=r"^/", description="HTTP path the new instance must answer")
+    health_path: str = Field("/", pattern=r"^/", max_length=1000, description="HTTP path the new instance must answer")
     health_port: int | None = Field(None, ge=1, le=65535, description="default: the container's first port")
     timeout_seconds: float = Field(1800, gt=0, description="limit for the OOS rollout, and for its rollback")
     scale_out_timeout_seconds: float = Field(
