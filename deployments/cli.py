@@ -289,12 +289,14 @@ def _run(flow, as_json: bool, **parameters) -> int:
     held off by a pin."""
     from prefect.exceptions import CancelledRun
 
+    from deployments.server_guard import guard_temporary_server
     from flows.release import ReleaseFailed
 
     # Prefect turns SIGTERM into an exception inside the flow (which rolls back) and then re-sends it to the
     # handler it found: this one, which lets the command say so in its last line.
     previous = signal.signal(signal.SIGTERM, _stopped)
     try:
+        guard_temporary_server()
         result = flow(**parameters)
     except _Stopped:
         message = (

@@ -7,7 +7,6 @@ and event workers' flush, streams flushed). It never returns to the zygote's cod
 from __future__ import annotations
 
 import atexit
-import ctypes
 import os
 import runpy
 import signal
@@ -15,7 +14,8 @@ import sys
 import threading
 import traceback
 
-PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+from deployments.parent_death import signal_when_the_parent_dies
+
 # What CPython sets before running any code; everything else starts at SIG_DFL.
 _STARTUP_HANDLERS = {signal.SIGINT: signal.default_int_handler, signal.SIGPIPE: signal.SIG_IGN}
 
@@ -43,10 +43,7 @@ def become_engine(args: list[str], env: dict[str, str], cwd: str, stdio: list[in
 def _stop_when_the_zygote_dies(zygote: int) -> None:
     """SIGTERM (a stop: the release rolls back) if the zygote dies first, as its launcher then reports the run ended;
     at once if it died already, before this was set."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != zygote:
-        os.kill(os.getpid(), signal.SIGTERM)
+    signal_when_the_parent_dies(signal.SIGTERM, zygote)
 
 
 def _rebuild_prefect_state() -> None:

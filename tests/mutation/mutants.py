@@ -394,4 +394,12 @@ MUTANTS = [
         "",
         ["tests/integration/test_health_check.py"],
     ),
+    Mutant(
+        "temporary-server-unguarded",
+        "a shell command killed with SIGKILL leaves no temporary Prefect server behind",
+        "deployments/cli.py",
+        "        guard_temporary_server()\n",
+        "",
+        ["tests/integration/test_temporary_server.py"],
+    ),
 ]
