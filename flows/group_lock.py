@@ -41,7 +41,7 @@ from prefect.client.schemas.sorting import FlowRunSort
 from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError
 from prefect.concurrency.sync import concurrency
 from prefect.context import FlowRunContext
-from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+from prefect.exceptions import ObjectAlreadyExists
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME
 
 from tasks.logs import logger
@@ -110,20 +110,14 @@ def superseding_run(me: FlowRun, my_trigger: str, runs: list[FlowRun]) -> FlowRu
     return max(later, key=_requested_at) if later else None
 
 
-def _created_if_missing(name: str) -> bool:
-    """Create the group's limit unless it exists; True when it was missing."""
+def _create_if_missing(name: str) -> None:
+    """Create the group's limit unless it exists."""
     with get_client(sync_client=True) as client:
-        try:
-            client.read_global_concurrency_limit_by_name(name)
-            return False
-        except ObjectNotFound:
-            pass
         try:
             client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
             logger().info("created the concurrency limit %s (1 slot)", name)
-        except ObjectAlreadyExists:  # another run created it in the meantime
+        except ObjectAlreadyExists:  # another run of the group created it since
             pass
-        return True
 
 
 def _announce(run: FlowRun, tags: list[str]) -> None:
@@ -173,9 +167,8 @@ def _one_slot(name: str):
         with ExitStack() as held:
             try:
                 held.enter_context(_server_slot(name))
-            except ConcurrencySlotAcquisitionError:  # the group's first release: no limit yet
-                if not _created_if_missing(name):
-                    raise
+            except ConcurrencySlotAcquisitionError:  # no limit yet: the group's first release, or one starting with it
+                _create_if_missing(name)  # (which may have created it since: then this one goes on to wait its turn)
                 held.enter_context(_server_slot(name))
             yield
         return
