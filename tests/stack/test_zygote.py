@@ -18,6 +18,7 @@ from prefect.states import Pending
 
 from deployments.launch import SOCKET_VARIABLE
 from tests.stack.support import wait_run
+from tests.support.waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JOB_VARIABLE = {"ZYGOTE_PROBE_VARIABLE": "from-the-job"}
@@ -79,7 +80,8 @@ def test_a_run_forked_by_the_zygote_is_its_own_process_with_the_job_environment_
     os.kill(launcher, signal.SIGTERM)
     assert _report(report, 2)[1] == {"stopped_by": "TerminationSignal"}
     assert wait_run(run.id, timeout=60).state.is_final()
-    assert not _pids("deployments.launch", str(run.id))
+    # The run's process ends a moment after its final state, and its launcher then: the launcher is gone soon after.
+    wait_until(lambda: not _pids("deployments.launch", str(run.id)), timeout=30, what="the launcher to end")
 
 
 def test_without_a_zygote_the_launcher_runs_the_engine_itself(stack, probe_deployment, tmp_path):
