@@ -259,16 +259,19 @@ def _endpoints(endpoint: str | None, registry_host: str | None) -> None:
 
 
 def _blocks(credentials_block: str | None, registry_block: str | None) -> dict:
-    """The named blocks, loaded; a name that is not a saved block ends the command with one line."""
+    """The named blocks, loaded; a name that is not a saved block ends the command with one line. Every command that
+    runs on Prefect comes here first: its temporary Prefect server, when it has one, starts here, guarded."""
     from blocks.credentials import AlibabaCloudCredentials
     from blocks.registry import AcrRegistry
+    from deployments.server_guard import guard_temporary_server
 
     try:
+        guard_temporary_server()
         return {
             "credentials": AlibabaCloudCredentials.load(credentials_block) if credentials_block else None,
             "registry": AcrRegistry.load(registry_block) if registry_block else None,
         }
-    except ValueError as error:
+    except (ValueError, RuntimeError) as error:  # RuntimeError: the temporary server did not start
         typer.echo(f"eci-release: {error}", err=True)
         raise typer.Exit(1)
 
@@ -289,14 +292,12 @@ def _run(flow, as_json: bool, **parameters) -> int:
     held off by a pin."""
     from prefect.exceptions import CancelledRun
 
-    from deployments.server_guard import guard_temporary_server
     from flows.release import ReleaseFailed
 
     # Prefect turns SIGTERM into an exception inside the flow (which rolls back) and then re-sends it to the
     # handler it found: this one, which lets the command say so in its last line.
     previous = signal.signal(signal.SIGTERM, _stopped)
     try:
-        guard_temporary_server()
         result = flow(**parameters)
     except _Stopped:
         message = (

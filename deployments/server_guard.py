@@ -29,13 +29,14 @@ def guard_temporary_server() -> None:
     from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import PREFECT_API_URL
 
-    if PREFECT_API_URL.value():
+    if PREFECT_API_URL.value() or _guards:
         return
     server = SubprocessASGIServer()  # Prefect's own instance: the flow's client finds it running
     server.start()
     _guards.append(
         subprocess.Popen(
-            [sys.executable, "-m", "deployments.server_guard", str(server.server_process.pid), str(os.getpid())],
+            # -P: the guard is this package's, never a "deployments" in the directory the command runs in
+            [sys.executable, "-P", "-m", "deployments.server_guard", str(server.server_process.pid), str(os.getpid())],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,  # never a pipe of the command's: a reader of its output would wait for it
             stderr=subprocess.DEVNULL,
@@ -47,15 +48,16 @@ class _ParentDied(Exception):
     pass
 
 
-def _parent_died(signum, frame) -> None:
-    raise _ParentDied()
-
-
 def main(argv: list[str]) -> int:
     server_pid, parent = int(argv[0]), int(argv[1])
     for ignored in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(ignored, signal.SIG_IGN)
-    signal.signal(PARENT_DIED, _parent_died)
+
+    def parent_died(signum, frame) -> None:
+        if os.getppid() != parent:  # not a SIGUSR1 someone else sent
+            raise _ParentDied()
+
+    signal.signal(PARENT_DIED, parent_died)
     try:
         server = os.pidfd_open(server_pid)  # that process exactly, even once its number is given to another
     except ProcessLookupError:
