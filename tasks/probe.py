@@ -20,7 +20,7 @@ from tasks.logs import logger
 from tasks.models import ConfigSnapshot, HealthCheck, InstanceState, ScalingGroupRef
 from tasks.release_record import Journal
 from tasks.task_policy import stage_task
-from tasks.verify import VerificationFailed, check_health, health_port
+from tasks.verify import VerificationFailed, check_instance
 from tasks.waiting import Durations
 
 
@@ -72,7 +72,7 @@ def probe_new_instance(
             raise VerificationFailed(
                 f"probe instance {probe.instance_id} runs {probe.image} ({probe.status}), not {image}"
             )
-        answer = check_health(probe.ip, health_port(snapshot, health.port), health.path, timeout=health.timeout_seconds)
+        answer = check_instance(snapshot, probe.ip, health)
         log.info("probe: new instance %s runs %s and answers %s", probe.instance_id, image, answer)
     except BaseException:
         remove_probe(credentials, group, activity_id, scale_out_timeout, best_effort=True)

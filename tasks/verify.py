@@ -46,6 +46,11 @@ def check_health(ip: str, port: int, path: str, timeout: float) -> str:
     raise VerificationFailed(f"health check {url} failed for {timeout:.0f} s (last: {last})")
 
 
+def check_instance(snapshot: ConfigSnapshot, ip: str, health: HealthCheck) -> str:
+    """``check_health`` of an instance of the configuration, as ``health`` says (its port, or the container's)."""
+    return check_health(ip, health_port(snapshot, health.port), health.path, timeout=health.timeout_seconds)
+
+
 def sweep(credentials: AlibabaCloudCredentials, snapshot: ConfigSnapshot, image: str) -> list[InstanceState]:
     instances = group_instances(credentials, snapshot.group, snapshot.container_name)
     wrong = [
@@ -87,10 +92,7 @@ class HealthGate:
                 raise VerificationFailed(f"updated instance {instance.instance_id} is {instance.status}, not Running")
 
         def answer(instance: InstanceState) -> tuple[str, str]:
-            port = health_port(self.snapshot, self.health.port)
-            return instance.instance_id, check_health(
-                instance.ip, port, self.health.path, timeout=self.health.timeout_seconds
-            )
+            return instance.instance_id, check_instance(self.snapshot, instance.ip, self.health)
 
         if fresh:  # all at once: a batch of 50 is checked in the time of its slowest, not of all 50 in a row
             with ThreadPoolExecutor(max_workers=min(HEALTH_CHECKS_AT_ONCE, len(fresh))) as pool:
