@@ -16,6 +16,8 @@ from typing import Optional
 
 import typer
 
+from deployments.server_guard import guard_temporary_server
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -244,6 +246,7 @@ def unpin(
     try:
         credentials = credentials_or_environment(_blocks(credentials_block, None)["credentials"])
         found = find_group(credentials, group)
+        guard_temporary_server()
     except Exception as error:
         typer.echo(f"eci-release: {error}", err=True)
         raise typer.Exit(1)
@@ -259,14 +262,13 @@ def _endpoints(endpoint: str | None, registry_host: str | None) -> None:
 
 
 def _blocks(credentials_block: str | None, registry_block: str | None) -> dict:
-    """The named blocks, loaded; a name that is not a saved block ends the command with one line. Every command that
-    runs on Prefect comes here first: its temporary Prefect server, when it has one, starts here, guarded."""
+    """The named blocks, loaded; a name that is not a saved block ends the command with one line."""
     from blocks.credentials import AlibabaCloudCredentials
     from blocks.registry import AcrRegistry
-    from deployments.server_guard import guard_temporary_server
 
     try:
-        guard_temporary_server()
+        if credentials_block or registry_block:  # loaded from Prefect: its temporary server starts here, guarded
+            guard_temporary_server()
         return {
             "credentials": AlibabaCloudCredentials.load(credentials_block) if credentials_block else None,
             "registry": AcrRegistry.load(registry_block) if registry_block else None,
@@ -298,6 +300,7 @@ def _run(flow, as_json: bool, **parameters) -> int:
     # handler it found: this one, which lets the command say so in its last line.
     previous = signal.signal(signal.SIGTERM, _stopped)
     try:
+        guard_temporary_server()
         result = flow(**parameters)
     except _Stopped:
         message = (

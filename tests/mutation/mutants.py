@@ -398,8 +398,8 @@ MUTANTS = [
         "temporary-server-unguarded",
         "a shell command killed with SIGKILL leaves no temporary Prefect server behind",
         "deployments/cli.py",
-        "        guard_temporary_server()\n",
-        "",
+        "        guard_temporary_server()\n        result = flow(**parameters)\n",
+        "        result = flow(**parameters)\n",
         ["tests/integration/test_temporary_server.py"],
     ),
 ]
